@@ -1,0 +1,183 @@
+// The one place that reads the environment (SPEC.md "Settings"). Everything else receives a Config.
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseDotenv } from "dotenv";
+import { z } from "zod";
+
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === "" ? undefined : v.trim()));
+
+const httpUrl = (what: string) =>
+  z
+    .string({ error: `must be set to the ${what} (http:// or https:// URL)` })
+    .trim()
+    .refine((v) => /^https?:\/\/[^\s]+$/i.test(v) && URL.canParse(v), `must be an http:// or https:// URL (the ${what})`)
+    .transform((v) => v.replace(/\/+$/, ""));
+
+const bool = (fallback: boolean) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const s = v.trim().toLowerCase();
+      if (["true", "1", "yes", "on"].includes(s)) return true;
+      if (["false", "0", "no", "off"].includes(s)) return false;
+      ctx.addIssue({ code: "custom", message: "must be true or false" });
+      return z.NEVER;
+    });
+
+const positiveInt = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return fallback;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: "custom", message: "must be a positive whole number" });
+        return z.NEVER;
+      }
+      return n;
+    });
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+
+export const LOCALES = ["en", "zh-CN"] as const;
+export type Locale = (typeof LOCALES)[number];
+
+const schema = z.object({
+  PORT: positiveInt(8080).refine((n) => n < 65536, "must be a TCP port (1-65535)"),
+  PUBLIC_URL: httpUrl("address browsers and Mattermost use to reach the bot").default("http://localhost:8080"),
+  MATTERMOST_URL: httpUrl("Mattermost server base URL"),
+  MATTERMOST_BOT_TOKEN: z
+    .string({ error: "must be set to the access token of the Mattermost bot account" })
+    .trim()
+    .min(1, "must be set to the access token of the Mattermost bot account"),
+  MATTERMOST_COMMAND_TOKENS: csv,
+  // Notifications need no GitLab URL; commands that act on GitLab do (SPEC.md "Dedupe" paragraph).
+  GITLAB_URL: httpUrl("GitLab base URL").optional(),
+  GITLAB_WEBHOOK_SECRET: z
+    .string({ error: "must be set to the secret token configured on the GitLab webhook" })
+    .min(8, "must be at least 8 characters (the secret token configured on the GitLab webhook)"),
+  GITLAB_OAUTH_CLIENT_ID: optionalString,
+  GITLAB_OAUTH_CLIENT_SECRET: optionalString,
+  GITLAB_IGNORED_USERNAMES: csv,
+  REDIS_URL: z
+    .string()
+    .trim()
+    .default("redis://127.0.0.1:6379")
+    .refine((v) => /^rediss?:\/\//.test(v) && URL.canParse(v), "must be a redis:// or rediss:// URL"),
+  QUEUE_PREFIX: z.string().trim().min(1).default("gitlab-mm"),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .default("sqlite:./data/bot.sqlite")
+    .refine((v) => /^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(v), "must be sqlite:<file> or postgres://user@host/db"),
+  ENCRYPTION_KEY: optionalString.refine(
+    (v) => v === undefined || Buffer.from(v, "base64").length === 32,
+    "must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)",
+  ),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  WEBHOOK_MAX_BYTES: positiveInt(26214400),
+  DEFAULT_LOCALE: z.enum(LOCALES, { error: "must be en or zh-CN" }).default("en"),
+  ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS: bool(false),
+  HTTP_PROXY: optionalString,
+  HTTPS_PROXY: optionalString,
+  NO_PROXY: optionalString,
+  ROLE: z.enum(["all", "web", "worker"]).default("all"),
+  DELIVERY_CONCURRENCY: positiveInt(8),
+});
+
+export interface Config {
+  port: number;
+  publicUrl: string;
+  mattermost: { url: string; botToken: string; commandTokens: string[] };
+  gitlab: {
+    url?: string;
+    webhookSecret: string;
+    oauthClientId?: string;
+    oauthClientSecret?: string;
+    /** GitLab accounts whose events are not posted (the bot's own service accounts). */
+    ignoredUsernames: string[];
+  };
+  redisUrl: string;
+  queuePrefix: string;
+  databaseUrl: string;
+  encryptionKey?: Buffer;
+  logLevel: z.infer<typeof schema>["LOG_LEVEL"];
+  webhookMaxBytes: number;
+  defaultLocale: Locale;
+  allowPrivateProjectsInPublicChannels: boolean;
+  proxy: { http?: string; https?: string; noProxy?: string };
+  role: "all" | "web" | "worker";
+  deliveryConcurrency: number;
+}
+
+/** Thrown with one line per problem; main prints the lines and exits without a stack trace. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join("\n"));
+    this.name = "ConfigError";
+  }
+}
+
+/** Reads `.env` (when present) under the real environment, which wins. */
+export function readEnvironment(env: NodeJS.ProcessEnv = process.env, dotenvPath = ".env"): Record<string, string | undefined> {
+  const fromFile = existsSync(dotenvPath) ? parseDotenv(readFileSync(dotenvPath)) : {};
+  return { ...fromFile, ...env };
+}
+
+function problemsOf(error: z.ZodError, env: Record<string, string | undefined>): ConfigError {
+  const problems = error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? "config");
+    const missing = issue.code === "invalid_type" && env[name] === undefined;
+    return `${name}: ${missing && !issue.message.startsWith("must") ? "is required" : issue.message}`;
+  });
+  return new ConfigError([...new Set(problems)]);
+}
+
+const localSchema = schema.pick({ REDIS_URL: true, QUEUE_PREFIX: true, DATABASE_URL: true, LOG_LEVEL: true, DEFAULT_LOCALE: true });
+
+/** What the admin CLI needs: the same database and Redis as the server, no Mattermost or GitLab settings. */
+export type LocalConfig = Pick<Config, "redisUrl" | "queuePrefix" | "databaseUrl" | "logLevel" | "defaultLocale">;
+
+export function loadLocalConfig(env: Record<string, string | undefined> = readEnvironment()): LocalConfig {
+  const result = localSchema.safeParse(env);
+  if (!result.success) throw problemsOf(result.error, env);
+  const e = result.data;
+  return { redisUrl: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, databaseUrl: e.DATABASE_URL, logLevel: e.LOG_LEVEL, defaultLocale: e.DEFAULT_LOCALE };
+}
+
+export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
+  const result = schema.safeParse(env);
+  if (!result.success) throw problemsOf(result.error, env);
+  const e = result.data;
+  return {
+    port: e.PORT,
+    publicUrl: e.PUBLIC_URL,
+    mattermost: { url: e.MATTERMOST_URL, botToken: e.MATTERMOST_BOT_TOKEN, commandTokens: e.MATTERMOST_COMMAND_TOKENS },
+    gitlab: {
+      url: e.GITLAB_URL,
+      webhookSecret: e.GITLAB_WEBHOOK_SECRET,
+      oauthClientId: e.GITLAB_OAUTH_CLIENT_ID,
+      oauthClientSecret: e.GITLAB_OAUTH_CLIENT_SECRET,
+      ignoredUsernames: e.GITLAB_IGNORED_USERNAMES.map((u) => u.toLowerCase()),
+    },
+    redisUrl: e.REDIS_URL,
+    queuePrefix: e.QUEUE_PREFIX,
+    databaseUrl: e.DATABASE_URL,
+    encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, "base64") : undefined,
+    logLevel: e.LOG_LEVEL,
+    webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
+    defaultLocale: e.DEFAULT_LOCALE,
+    allowPrivateProjectsInPublicChannels: e.ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS,
+    proxy: { http: e.HTTP_PROXY, https: e.HTTPS_PROXY, noProxy: e.NO_PROXY },
+    role: e.ROLE,
+    deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+  };
+}

@@ -1,0 +1,123 @@
+// The only module that talks to Mattermost. Every call goes through @mattermost/client's Client4
+// (its URL routes, auth header and fetch); we ask Client4 to hand back the raw response so the HTTP
+// status and Retry-After are visible: Mattermost answers 429 in text/plain, and Client4's own error
+// then carries no status code.
+import mattermostClient from "@mattermost/client";
+import type { Channel, ChannelMembership } from "@mattermost/types/channels";
+import type { Post } from "@mattermost/types/posts";
+import type { UserProfile } from "@mattermost/types/users";
+import type { MessageAttachment } from "../notification.js";
+
+const { Client4 } = mattermostClient;
+
+export type MattermostErrorKind = "rate_limited" | "server" | "network" | "client";
+
+export class MattermostError extends Error {
+  constructor(
+    readonly kind: MattermostErrorKind,
+    message: string,
+    readonly status?: number,
+    /** For `rate_limited`: how long Mattermost asked us to wait. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = "MattermostError";
+  }
+}
+
+export interface NewPost {
+  channel_id: string;
+  message: string;
+  root_id?: string;
+  /** Mattermost drops a create whose pending_post_id it has just seen: a retried job never posts twice. */
+  pending_post_id?: string;
+  props?: { attachments?: MessageAttachment[]; [key: string]: unknown };
+}
+
+export interface PostPatch {
+  message?: string;
+  props?: { attachments?: MessageAttachment[]; [key: string]: unknown };
+}
+
+export type ChannelInfo = Pick<Channel, "id" | "type" | "team_id" | "name" | "display_name">;
+export type UserInfo = Pick<UserProfile, "id" | "username" | "roles" | "locale">;
+
+/** What the rest of the bot may ask of Mattermost. */
+export interface MattermostApi {
+  getMe(): Promise<UserInfo>;
+  createPost(post: NewPost): Promise<{ id: string }>;
+  patchPost(postId: string, patch: PostPatch): Promise<void>;
+  getChannel(channelId: string): Promise<ChannelInfo>;
+  /** The user's membership of the channel, or undefined when they are not a member. */
+  getChannelMember(channelId: string, userId: string): Promise<Pick<ChannelMembership, "roles" | "scheme_admin"> | undefined>;
+  getUser(userId: string): Promise<UserInfo>;
+}
+
+interface RawResponse<T> {
+  response: Response;
+  headers: Map<string, string>;
+  data: T;
+}
+type RawFetch = <T>(url: string, options: { method: string; body?: string; ignoreStatus: true }) => Promise<RawResponse<T>>;
+
+function retryAfterMs(value: string | undefined): number {
+  if (!value) return 1000;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds * 1000));
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
+}
+
+function errorMessage(data: unknown): string {
+  if (data && typeof data === "object" && "message" in data && typeof data.message === "string") return data.message;
+  return typeof data === "string" ? data.slice(0, 200) : "";
+}
+
+export function createMattermostClient(url: string, token: string): MattermostApi {
+  const client = new Client4();
+  client.setUrl(url);
+  client.setToken(token);
+  client.setUserAgent("gitlab-mattermost-bot");
+  const raw = (client as unknown as { doFetchWithResponse: RawFetch }).doFetchWithResponse;
+
+  async function call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; data: T }> {
+    let result: RawResponse<T>;
+    try {
+      result = await raw<T>(route, { method, body: body === undefined ? undefined : JSON.stringify(body), ignoreStatus: true });
+    } catch (error) {
+      throw new MattermostError("network", `Mattermost did not answer ${method.toUpperCase()} ${new URL(route).pathname}: ${(error as Error).message}`);
+    }
+    const status = result.response.status;
+    if (status < 400) return { status, data: result.data };
+    const what = `Mattermost answered ${status} to ${method.toUpperCase()} ${new URL(route).pathname}: ${errorMessage(result.data)}`;
+    if (status === 429) throw new MattermostError("rate_limited", what, status, retryAfterMs(result.response.headers.get("retry-after") ?? undefined));
+    throw new MattermostError(status >= 500 ? "server" : "client", what, status);
+  }
+
+  return {
+    async getMe() {
+      return (await call<UserProfile>("get", `${client.getUserRoute("me")}`)).data;
+    },
+    async createPost(post) {
+      const { data } = await call<Post>("post", client.getPostsRoute(), post);
+      return { id: data.id };
+    },
+    async patchPost(postId, patch) {
+      await call<Post>("put", `${client.getPostRoute(postId)}/patch`, patch);
+    },
+    async getChannel(channelId) {
+      return (await call<Channel>("get", client.getChannelRoute(channelId))).data;
+    },
+    async getChannelMember(channelId, userId) {
+      try {
+        return (await call<ChannelMembership>("get", client.getChannelMemberRoute(channelId, userId))).data;
+      } catch (error) {
+        if (error instanceof MattermostError && (error.status === 404 || error.status === 403)) return undefined;
+        throw error;
+      }
+    },
+    async getUser(userId) {
+      return (await call<UserProfile>("get", client.getUserRoute(userId))).data;
+    },
+  };
+}

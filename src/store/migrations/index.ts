@@ -1,0 +1,11 @@
+// Versioned migrations, applied in name order. Add a file and one line here; never edit a released one.
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./001-initial.js";
+
+const migrations: Record<string, Migration> = {
+  "001-initial": initial,
+};
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => migrations,
+};

@@ -1,0 +1,67 @@
+import { randomUUID } from "node:crypto";
+import type { Db } from "./db.js";
+import type { SubscriptionsTable } from "./schema.js";
+
+export type Subscription = SubscriptionsTable;
+
+export interface NewSubscription {
+  channelId: string;
+  teamId?: string | null;
+  path: string;
+  features: string;
+  createdBy: string;
+}
+
+/** Paths are stored lower-case without surrounding slashes: GitLab paths match regardless of case. */
+export function normalizePath(path: string): string {
+  return path.trim().replace(/^\/+|\/+$/g, "").toLowerCase();
+}
+
+/** Adds a subscription, or replaces the features of the one the channel already has for that path. */
+export async function upsertSubscription(db: Db, s: NewSubscription): Promise<{ created: boolean; subscription: Subscription }> {
+  const path = normalizePath(s.path);
+  return db.transaction().execute(async (trx) => {
+    const existing = await trx
+      .selectFrom("subscriptions")
+      .selectAll()
+      .where("channel_id", "=", s.channelId)
+      .where("path", "=", path)
+      .executeTakeFirst();
+    if (existing) {
+      await trx.updateTable("subscriptions").set({ features: s.features }).where("id", "=", existing.id).execute();
+      return { created: false, subscription: { ...existing, features: s.features } };
+    }
+    const row: Subscription = {
+      id: randomUUID(),
+      channel_id: s.channelId,
+      team_id: s.teamId ?? null,
+      path,
+      features: s.features,
+      created_by: s.createdBy,
+      created_at: new Date().toISOString(),
+    };
+    await trx.insertInto("subscriptions").values(row).execute();
+    return { created: true, subscription: row };
+  });
+}
+
+export async function listSubscriptions(db: Db, filter: { channelId?: string } = {}): Promise<Subscription[]> {
+  let q = db.selectFrom("subscriptions").selectAll();
+  if (filter.channelId) q = q.where("channel_id", "=", filter.channelId);
+  return q.orderBy("channel_id").orderBy("path").execute();
+}
+
+export async function deleteSubscription(db: Db, channelId: string, path: string): Promise<boolean> {
+  const result = await db
+    .deleteFrom("subscriptions")
+    .where("channel_id", "=", channelId)
+    .where("path", "=", normalizePath(path))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/** Subscriptions on any of the given (normalised) paths, through the path index. */
+export async function findSubscriptionsForPaths(db: Db, paths: string[]): Promise<Subscription[]> {
+  if (paths.length === 0) return [];
+  return db.selectFrom("subscriptions").selectAll().where("path", "in", paths).execute();
+}
