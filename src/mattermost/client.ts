@@ -4,7 +4,7 @@
 // then carries no status code.
 import mattermostClient from "@mattermost/client";
 import type { Channel, ChannelMembership } from "@mattermost/types/channels";
-import type { Post } from "@mattermost/types/posts";
+import type { Post, PostList } from "@mattermost/types/posts";
 import type { UserProfile } from "@mattermost/types/users";
 import type { MessageAttachment } from "../notification.js";
 
@@ -51,6 +51,8 @@ export interface MattermostApi {
   /** The user's membership of the channel, or undefined when they are not a member. */
   getChannelMember(channelId: string, userId: string): Promise<Pick<ChannelMembership, "roles" | "scheme_admin"> | undefined>;
   getUser(userId: string): Promise<UserInfo>;
+  /** Posts of a channel created or changed since a time (ms), newest first. */
+  getPostsSince(channelId: string, since: number): Promise<Pick<Post, "id" | "props" | "root_id">[]>;
 }
 
 interface RawResponse<T> {
@@ -118,6 +120,10 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     },
     async getUser(userId) {
       return (await call<UserProfile>("get", client.getUserRoute(userId))).data;
+    },
+    async getPostsSince(channelId, since) {
+      const { data } = await call<PostList>("get", `${client.getChannelRoute(channelId)}/posts?since=${Math.floor(since)}`);
+      return data.order.map((id) => data.posts[id]).filter((p): p is Post => p !== undefined);
     },
   };
 }

@@ -21,7 +21,18 @@ export interface ThreadRootsTable {
   created_at: string;
 }
 
+/** One row per delivery job that started posting: how a retry after a crash knows what happened. */
+export interface DeliveriesTable {
+  job_id: string;
+  channel_id: string;
+  /** Set once Mattermost confirmed the post. */
+  post_id: string | null;
+  /** When the last attempt started (ms since epoch). */
+  started_at: number;
+}
+
 export interface Database {
+  deliveries: DeliveriesTable;
   subscriptions: SubscriptionsTable;
   thread_roots: ThreadRootsTable;
 }

@@ -24,8 +24,17 @@ export const initial: Migration = {
       .addColumn("created_at", "text", (c) => c.notNull())
       .addPrimaryKeyConstraint("thread_roots_pk", ["channel_id", "thread_key"])
       .execute();
+
+    await db.schema
+      .createTable("deliveries")
+      .addColumn("job_id", "text", (c) => c.primaryKey())
+      .addColumn("channel_id", "text", (c) => c.notNull())
+      .addColumn("post_id", "text")
+      .addColumn("started_at", "bigint", (c) => c.notNull())
+      .execute();
   },
   async down(db: Kysely<unknown>) {
+    await db.schema.dropTable("deliveries").execute();
     await db.schema.dropTable("thread_roots").execute();
     await db.schema.dropTable("subscriptions").execute();
   },

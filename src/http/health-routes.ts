@@ -1,0 +1,55 @@
+// /healthz (process alive), /readyz (Redis and database answer), /metrics (Prometheus text).
+import { Hono } from "hono";
+import type { Redis } from "ioredis";
+import type { Metrics } from "../metrics.js";
+import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
+import { pingDatabase, type Db } from "../store/db.js";
+
+export interface HealthDeps {
+  redis: Redis;
+  db: Db;
+  metrics: Metrics;
+  queues: { events: EventQueue; deliveries: DeliveryQueue };
+}
+
+const CHECK_TIMEOUT_MS = 1000;
+
+async function answers(check: () => Promise<unknown>): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      check(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error("timeout")), CHECK_TIMEOUT_MS);
+      }),
+    ]);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const STATES = ["waiting", "active", "delayed", "failed", "completed", "paused"] as const;
+
+export function healthRoutes(deps: HealthDeps): Hono {
+  const app = new Hono();
+  app.get("/healthz", (c) => c.json({ status: "ok" }));
+  app.get("/readyz", async (c) => {
+    const [redis, database] = await Promise.all([answers(() => deps.redis.ping()), answers(() => pingDatabase(deps.db))]);
+    const ok = redis && database;
+    return c.json({ status: ok ? "ready" : "not ready", redis, database }, ok ? 200 : 503);
+  });
+  app.get("/metrics", async (c) => {
+    for (const [name, queue] of Object.entries(deps.queues)) {
+      const counts = await answers(async () => {
+        const byState = await queue.getJobCounts(...STATES);
+        for (const state of STATES) deps.metrics.jobs.set({ queue: name, state }, byState[state] ?? 0);
+      });
+      if (!counts) deps.metrics.jobs.reset();
+    }
+    return c.body(await deps.metrics.registry.metrics(), 200, { "Content-Type": deps.metrics.registry.contentType });
+  });
+  return app;
+}

@@ -1,0 +1,149 @@
+// Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown.
+import { serve, type ServerType } from "@hono/node-server";
+import type { Worker } from "bullmq";
+import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
+import { ConfigError, loadConfig, type Config } from "./config.js";
+import { createLogger, type Logger } from "./logger.js";
+import { createMattermostClient } from "./mattermost/client.js";
+import { createMetrics } from "./metrics.js";
+import { producerConnection, waitReady, workerConnection } from "./queue/connection.js";
+import { startDeliveryWorker } from "./queue/delivery-worker.js";
+import { startEventsWorker } from "./queue/events-worker.js";
+import { openQueues } from "./queue/queues.js";
+import { createApp } from "./server.js";
+import { migrateToLatest, openDatabase } from "./store/db.js";
+import { pruneDeliveries } from "./store/deliveries.js";
+
+export interface RunningBot {
+  port: number;
+  stop(): Promise<void>;
+}
+
+function useProxy(config: Config): void {
+  const { http, https, noProxy } = config.proxy;
+  if (http || https) setGlobalDispatcher(new EnvHttpProxyAgent({ httpProxy: http, httpsProxy: https, noProxy }));
+}
+
+/** Starts the bot with a loaded config; used by `npm start` and by the end-to-end tests. */
+export async function startBot(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningBot> {
+  useProxy(config);
+  const { db } = openDatabase(config.databaseUrl);
+  const { applied } = await migrateToLatest(db);
+  if (applied.length) logger.info({ applied }, "database migrated");
+
+  const producer = producerConnection(config.redisUrl);
+  producer.on("error", (error) => logger.warn({ err: error.message }, "Redis connection problem"));
+  await waitReady(producer).catch((error: Error) => {
+    throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} does not answer (${error.message}): start Redis or set REDIS_URL`);
+  });
+  const queues = openQueues(producer, config.queuePrefix);
+  const metrics = createMetrics({ defaults: true });
+  const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
+
+  const workers: Worker[] = [];
+  const workerRedis = workerConnection(config.redisUrl);
+  workerRedis.on("error", (error) => logger.warn({ err: error.message }, "Redis connection problem (workers)"));
+  let pruner: NodeJS.Timeout | undefined;
+  if (config.role !== "web") {
+    const me = await mattermost.getMe().catch((error: Error) => {
+      throw new Error(`cannot sign in to Mattermost at ${config.mattermost.url} with MATTERMOST_BOT_TOKEN: ${error.message}`);
+    });
+    workers.push(
+      startEventsWorker({
+        db,
+        defaultLocale: config.defaultLocale,
+        ignoredUsernames: config.gitlab.ignoredUsernames,
+        connection: workerRedis,
+        prefix: config.queuePrefix,
+        deliveries: queues.deliveries,
+        logger,
+      }),
+      startDeliveryWorker({
+        db,
+        mattermost,
+        botUserId: me.id,
+        logger,
+        metrics,
+        connection: workerRedis,
+        prefix: config.queuePrefix,
+        concurrency: config.deliveryConcurrency,
+      }),
+    );
+    const prune = () => pruneDeliveries(db, Date.now() - 2 * 24 * 3600_000).catch((e: Error) => logger.warn({ err: e.message }, "pruning deliveries failed"));
+    pruner = setInterval(prune, 3600_000);
+    pruner.unref();
+  }
+
+  let server: ServerType | undefined;
+  let port = config.port;
+  if (config.role !== "worker") {
+    const app = createApp({ config, logger, metrics, db, redis: producer, queues, mattermost });
+    await new Promise<void>((resolve) => {
+      server = serve({ fetch: app.fetch, port: config.port, hostname: "0.0.0.0" }, (info) => {
+        port = info.port;
+        resolve();
+      });
+    });
+    logger.info({ port, role: config.role }, "gitlab-mattermost-bot listening");
+  } else {
+    logger.info({ role: config.role }, "gitlab-mattermost-bot worker started");
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    port,
+    stop() {
+      // BullMQ's order: stop taking HTTP work, let workers finish (or hand back) their jobs, then close.
+      stopping ??= (async () => {
+        if (pruner) clearInterval(pruner);
+        if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+        await Promise.all(workers.map((w) => w.close()));
+        await Promise.all([queues.events.close(), queues.deliveries.close()]);
+        await Promise.allSettled([producer.quit(), workerRedis.quit()]);
+        await db.destroy();
+      })();
+      return stopping;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const line of error.problems) console.error(line);
+      console.error("See .env.example for every setting.");
+      process.exit(1);
+    }
+    throw error;
+  }
+  const roleArg = process.argv.find((a) => a.startsWith("--role="))?.split("=")[1] ?? process.argv[process.argv.indexOf("--role") + 1];
+  if (roleArg === "web" || roleArg === "worker" || roleArg === "all") config.role = roleArg;
+  const logger = createLogger(config.logLevel);
+  let bot: RunningBot;
+  try {
+    bot = await startBot(config, logger);
+  } catch (error) {
+    logger.fatal({ err: (error as Error).message }, "start-up failed");
+    console.error(`start-up failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    logger.info({ signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 30_000);
+    force.unref();
+    bot.stop().then(
+      () => process.exit(0),
+      (error: Error) => {
+        logger.error({ err: error.message }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

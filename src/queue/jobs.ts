@@ -1,0 +1,45 @@
+// Job data and ids. Job data holds nothing secret: payload text from GitLab and what to post.
+import { createHash } from "node:crypto";
+import type { PostContent } from "../notification.js";
+
+export const EVENTS_QUEUE = "events";
+export const DELIVERIES_QUEUE = "deliveries";
+
+/** GitLab keeps an Idempotency-Key across retries of one delivery; remember keys this long. */
+export const DEDUPE_TTL_MS = 25 * 60 * 60 * 1000;
+
+export interface EventJobData {
+  /** X-Gitlab-Event header, for events whose payload names no kind. */
+  eventHeader?: string;
+  /** The kind the ingress recognised (object_kind or event_name). */
+  kind: string;
+  /** When the bot received it (ms since epoch), for the webhook-to-post latency metric. */
+  receivedAt: number;
+  /** The webhook body exactly as GitLab sent it (parsed by the worker; cheaper than re-serialising). */
+  body: string;
+}
+
+export interface DeliveryJobData {
+  channelId: string;
+  eventKey: string;
+  /** Issue or merge request the post belongs to; later posts about it reply in its thread. */
+  threadKey?: string;
+  /** Confidential content is posted only to private channels, checked again just before posting. */
+  confidential: boolean;
+  post: PostContent;
+  receivedAt: number;
+}
+
+function digest(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 40);
+}
+
+/** The id of a webhook delivery: GitLab's Idempotency-Key, else a hash of the body. */
+export function deliveryIdFor(idempotencyKey: string | undefined, body: string | Uint8Array): string {
+  return `wh-${idempotencyKey ? digest(`key:${idempotencyKey}`) : digest(`body:${createHash("sha256").update(body).digest("hex")}`)}`;
+}
+
+/** One post per (event, channel): derived from what happened, not from how it arrived. */
+export function deliveryJobId(eventKey: string, channelId: string): string {
+  return `post-${digest(`${eventKey}|${channelId}`)}`;
+}

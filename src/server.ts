@@ -1,0 +1,39 @@
+// The one Hono app: routes split by concern (SPEC.md "HTTP routes").
+import { Hono } from "hono";
+import type { Redis } from "ioredis";
+import type { Config } from "./config.js";
+import { commandRoutes } from "./http/command-route.js";
+import { healthRoutes } from "./http/health-routes.js";
+import { webhookRoutes } from "./http/webhook-route.js";
+import type { Logger } from "./logger.js";
+import type { MattermostApi } from "./mattermost/client.js";
+import type { Metrics } from "./metrics.js";
+import type { DeliveryQueue, EventQueue } from "./queue/queues.js";
+import type { Db } from "./store/db.js";
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  metrics: Metrics;
+  db: Db;
+  redis: Redis;
+  queues: { events: EventQueue; deliveries: DeliveryQueue };
+  mattermost: MattermostApi;
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const { config, logger, metrics, db, redis, queues, mattermost } = deps;
+  const app = new Hono();
+  app.route(
+    "/",
+    webhookRoutes({ events: queues.events, secrets: [config.gitlab.webhookSecret], maxBytes: config.webhookMaxBytes, logger, metrics }),
+  );
+  app.route("/", commandRoutes({ db, mattermost, config, logger }));
+  app.route("/", healthRoutes({ redis, db, metrics, queues }));
+  app.notFound((c) => c.json({ error: "not found" }, 404));
+  app.onError((error, c) => {
+    logger.error({ err: error.message, path: c.req.path }, "unhandled error");
+    return c.json({ error: "internal error" }, 500);
+  });
+  return app;
+}
