@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Metrics } from "../metrics.js";
+import { jobCounts } from "../queue/admin.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
 
@@ -31,8 +32,6 @@ async function answers(check: () => Promise<unknown>): Promise<boolean> {
   }
 }
 
-const STATES = ["waiting", "active", "delayed", "failed", "completed", "paused"] as const;
-
 export function healthRoutes(deps: HealthDeps): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
@@ -42,13 +41,13 @@ export function healthRoutes(deps: HealthDeps): Hono {
     return c.json({ status: ok ? "ready" : "not ready", redis, database }, ok ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
-    for (const [name, queue] of Object.entries(deps.queues)) {
-      const counts = await answers(async () => {
-        const byState = await queue.getJobCounts(...STATES);
-        for (const state of STATES) deps.metrics.jobs.set({ queue: name, state }, byState[state] ?? 0);
-      });
-      if (!counts) deps.metrics.jobs.reset();
-    }
+    const counted = await answers(async () => {
+      const stats = await jobCounts(deps.queues);
+      for (const [queue, byState] of Object.entries(stats)) {
+        for (const [state, count] of Object.entries(byState)) deps.metrics.jobs.set({ queue, state }, count);
+      }
+    });
+    if (!counted) deps.metrics.jobs.reset();
     return c.body(await deps.metrics.registry.metrics(), 200, { "Content-Type": deps.metrics.registry.contentType });
   });
   return app;
