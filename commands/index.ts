@@ -1,0 +1,107 @@
+// The `/gitlab` command table and the parser in front of it. A new command is one file exporting a
+// `Command` and one line in `commands` below; the table also drives `help` and argument errors.
+import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
+import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
+import { CommandError, ephemeral, escapeMarkdown, type Command, type CommandContext, type CommandReply } from "./types.js";
+
+export const commands: readonly Command[] = [
+  helpCommand(() => commands),
+  subscriptionsAdd,
+  subscriptionsList,
+  subscriptionsDelete,
+];
+
+assertUniqueNames(commands);
+
+function assertUniqueNames(list: readonly Command[]): void {
+  const seen = new Set<string>();
+  for (const c of list) {
+    if (c.name !== c.name.toLowerCase().trim() || /\s{2,}/.test(c.name)) throw new Error(`command name "${c.name}" must be lower case words`);
+    if (seen.has(c.name)) throw new Error(`command "${c.name}" is registered twice`);
+    seen.add(c.name);
+  }
+}
+
+export interface ParsedWords {
+  words: string[];
+  /** For each word, the index in the text just past its end (to cut the raw rest of the text). */
+  ends: number[];
+}
+
+/**
+ * Splits on white space; double quotes group words, so `label:"two words"` stays one word with its
+ * quotes (parseFeatures reads them), and a word that is wholly quoted ("two words") loses its quotes.
+ * An unclosed quote is taken literally rather than refused: free-text commands may contain one.
+ */
+export function splitWords(text: string): ParsedWords {
+  const words: string[] = [];
+  const ends: number[] = [];
+  let i = 0;
+  while (i < text.length) {
+    while (i < text.length && /\s/.test(text[i]!)) i++;
+    if (i >= text.length) break;
+    const start = i;
+    let quoted = false;
+    while (i < text.length && (quoted || !/\s/.test(text[i]!))) {
+      if (text[i] === '"' && (quoted || text.indexOf('"', i + 1) !== -1)) quoted = !quoted;
+      i++;
+    }
+    const word = text.slice(start, i);
+    words.push(/^"[^"]*"$/.test(word) ? word.slice(1, -1) : word);
+    ends.push(i);
+  }
+  return { words, ends };
+}
+
+/** The command whose name is the longest prefix of the words ("subscriptions add" before "subscriptions"). */
+export function findCommand(words: readonly string[], list: readonly Command[] = commands): Command | undefined {
+  const lower = words.map((w) => w.toLowerCase());
+  let best: Command | undefined;
+  let bestLength = 0;
+  for (const c of list) {
+    const name = c.name.split(" ");
+    if (name.length > bestLength && name.length <= lower.length && name.every((w, k) => w === lower[k])) {
+      best = c;
+      bestLength = name.length;
+    }
+  }
+  return best;
+}
+
+export type CommandBase = Omit<CommandContext, "args" | "rest">;
+
+/** Parses the text after the trigger, runs the command it names and turns any failure into a reply. */
+export async function runCommand(text: string, base: CommandBase, list: readonly Command[] = commands): Promise<CommandReply> {
+  const trigger = base.trigger ?? DEFAULT_TRIGGER;
+  const { words, ends } = splitWords(text);
+  const command = words.length === 0 ? findCommand(["help"], list) : findCommand(words, list);
+
+  if (!command) {
+    const first = (words[0] ?? "").toLowerCase();
+    const family = list.filter((c) => c.name.split(" ")[0] === first);
+    if (family.length > 0) {
+      const sub = words[1] === undefined ? "" : ` "${escapeMarkdown(words[1])}"`;
+      return ephemeral([`Unknown or missing subcommand${sub}. Usage:`, ...family.map((c) => formatUsage(c, trigger))].join("\n"));
+    }
+    return ephemeral(`Unknown command "${escapeMarkdown(words[0] ?? "")}".\n${formatHelp(list, trigger)}`);
+  }
+
+  const nameLength = words.length === 0 ? 0 : command.name.split(" ").length;
+  const ctx: CommandContext = {
+    ...base,
+    args: words.slice(nameLength),
+    rest: nameLength === 0 ? "" : text.slice(ends[nameLength - 1]).trim(),
+  };
+  try {
+    return await command.run(ctx);
+  } catch (error) {
+    if (error instanceof CommandError) {
+      if (error.code === "usage") {
+        return ephemeral([error.message, `Usage: ${formatUsage(command, trigger)}`].filter(Boolean).join("\n"));
+      }
+      return ephemeral(error.message);
+    }
+    base.logger.error({ err: error, command: command.name, channel_id: base.channelId, user_id: base.userId }, "slash command failed");
+    return ephemeral(`Sorry, \`${trigger} ${command.name}\` failed unexpectedly. The error has been logged; please try again later or tell your administrator.`);
+  }
+}

@@ -1,0 +1,89 @@
+// What every `/gitlab` subcommand sees and returns. A command is one file exporting a `Command`,
+// plus one line in the table in ./index.ts (which also drives `help` and argument errors).
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/logger.js";
+import type { MattermostApi } from "../src/mattermost/client.js";
+import type { Db } from "../src/store/db.js";
+
+export interface CommandContext {
+  userId: string;
+  userName: string;
+  channelId: string;
+  channelName: string;
+  teamId: string;
+  /** The words after the subcommand name, split by the parser (double quotes group words). */
+  args: string[];
+  /** The raw text after the subcommand name, for commands that take free text. */
+  rest: string;
+  db: Db;
+  mattermost: MattermostApi;
+  config: Pick<Config, "defaultLocale" | "publicUrl">;
+  logger: Logger;
+  /** The slash command as Mattermost sent it (e.g. "/gitlab"); used in usage lines. Default "/gitlab". */
+  trigger?: string;
+}
+
+/** A Mattermost slash-command response. */
+export interface CommandReply {
+  response_type: "ephemeral" | "in_channel";
+  text: string;
+}
+
+export interface Command {
+  /** The words that select it, lower case, e.g. "subscriptions add". */
+  name: string;
+  /** Arguments grammar after the trigger, e.g. "subscriptions add <group/project | group> [features]". */
+  usage: string;
+  summary: string;
+  run(ctx: CommandContext): Promise<CommandReply>;
+}
+
+/**
+ * An expected failure: `code` lets callers and tests branch, `message` is written for the person who
+ * typed the command and is shown to them (ephemeral). Code "usage" also shows the command's usage.
+ */
+export class CommandError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "CommandError";
+  }
+}
+
+/** Bad arguments: the reply shows `message` (when given) and the command's usage line. */
+export function usageError(message = ""): CommandError {
+  return new CommandError("usage", message);
+}
+
+export function ephemeral(text: string): CommandReply {
+  return { response_type: "ephemeral", text };
+}
+
+export function inChannel(text: string): CommandReply {
+  return { response_type: "in_channel", text };
+}
+
+/** Keeps user-provided text from pinging anyone: a zero-width space after every '@'. */
+export function noMentions(text: string): string {
+  return text.replace(/@/g, "@\u200B");
+}
+
+/**
+ * User-provided text for Markdown: no mentions, no line breaks, and no character Markdown would act
+ * on (underscores inside words, as in `merge_request_comments`, cannot emphasise and stay as they are).
+ */
+export function escapeMarkdown(text: string): string {
+  return noMentions(text)
+    .replace(/[\\`*~[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, (ch) => `\\${ch}`)
+    .replace(/\r?\n/g, " ");
+}
+
+const RESERVED_MENTIONS = new Set(["all", "channel", "here"]);
+
+/** "@name" for a Mattermost username that mentions only that person, else the name made harmless. */
+export function mentionUser(userName: string): string {
+  if (/^[a-z0-9][a-z0-9._-]*$/i.test(userName) && !RESERVED_MENTIONS.has(userName.toLowerCase())) return `@${userName}`;
+  return escapeMarkdown(`@${userName}`);
+}

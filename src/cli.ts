@@ -1,0 +1,312 @@
+// The admin CLI (SPEC.md "Admin CLI"): `gitlab-mm <command>`, or `npm run cli -- <command>` from a
+// checkout. Local mode: the same database (and Redis) as the server, no Mattermost login.
+// Exit 0 on success, 1 with a one-line message on error, 2 on bad usage.
+import { realpathSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { canonicalFeatures, parseSubscriptionPath } from "../commands/subscriptions.js";
+import { CommandError } from "../commands/types.js";
+import { ConfigError, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
+import { Redis } from "ioredis";
+import { queueStats, retryFailed, JOB_STATES } from "./queue/admin.js";
+import { waitReady } from "./queue/connection.js";
+import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
+import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
+
+export interface CliIo {
+  stdout: (s: string) => void;
+  stderr: (s: string) => void;
+  /** The environment to read settings from; default: the process environment and `.env`. */
+  env?: Record<string, string | undefined>;
+}
+
+interface CliContext {
+  /** Positional arguments after the command name. */
+  args: string[];
+  /** `--name value` / `--name=value` options the command declared. */
+  options: Map<string, string>;
+  io: CliIo;
+  config(): LocalConfig;
+  /** Opens the database and brings it to the latest schema; closed by runCli. */
+  database(opts?: { migrate?: boolean }): Promise<Db>;
+  /** Connects to the queues' Redis; closed by runCli. */
+  redis(): Promise<Redis>;
+}
+
+interface CliCommand {
+  name: string;
+  usage: string;
+  summary: string;
+  /** Options that take a value, without the dashes. */
+  options?: readonly string[];
+  run(ctx: CliContext): Promise<void>;
+}
+
+/** Bad usage: exit 2 with the command's usage on stderr. */
+class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+function requireOption(ctx: CliContext, name: string): string {
+  const value = ctx.options.get(name);
+  if (!value) throw new UsageError(`--${name} <${name}-id> is required`);
+  return value;
+}
+
+function requirePath(ctx: CliContext): string {
+  const raw = ctx.args[0];
+  if (raw === undefined) throw new UsageError("name the GitLab project or group path");
+  const path = parseSubscriptionPath(raw);
+  if (!path) throw new UsageError(`"${raw}" is not a GitLab project or group path (letters, digits, _ . -, segments joined by /)`);
+  return path;
+}
+
+/**
+ * The shell has already removed the quotes of `label:"two words"`; put them back so the feature
+ * grammar sees one label, not two words.
+ */
+export function featuresFromArgv(args: readonly string[]): string {
+  return args
+    .map((a) => {
+      const m = /^(label|branch):(.*)$/is.exec(a);
+      if (m && !m[2]!.startsWith('"') && /[\s,]/.test(m[2]!)) return `${m[1]}:"${m[2]}"`;
+      return a;
+    })
+    .join(",");
+}
+
+// One line per command; the SPEC's other commands (users, queue, backup, preview, keys, setup) go here too.
+const cliCommands: readonly CliCommand[] = [
+  {
+    name: "migrate",
+    usage: "migrate",
+    summary: "bring the database schema up to date",
+    async run(ctx) {
+      if (ctx.args.length > 0) throw new UsageError("migrate takes no arguments");
+      const db = await ctx.database({ migrate: false });
+      const { applied } = await migrateToLatest(db);
+      ctx.io.stdout(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.");
+    },
+  },
+  {
+    name: "subscriptions list",
+    usage: "subscriptions list [--channel <channel-id>]",
+    summary: "list subscriptions (of one channel)",
+    options: ["channel"],
+    async run(ctx) {
+      if (ctx.args.length > 0) throw new UsageError("subscriptions list takes no path");
+      const channelId = ctx.options.get("channel");
+      const db = await ctx.database();
+      const rows = await listSubscriptions(db, { channelId });
+      if (rows.length === 0) {
+        ctx.io.stdout(channelId ? `No subscriptions in channel ${channelId}.` : "No subscriptions.");
+        return;
+      }
+      const channelWidth = Math.max(...rows.map((r) => r.channel_id.length));
+      const pathWidth = Math.max(...rows.map((r) => r.path.length));
+      for (const r of rows) ctx.io.stdout(`${r.channel_id.padEnd(channelWidth)}  ${r.path.padEnd(pathWidth)}  ${r.features}`);
+    },
+  },
+  {
+    name: "subscriptions add",
+    usage: "subscriptions add --channel <channel-id> <project|group> [features]",
+    summary: "subscribe a channel; replaces the features of an existing subscription",
+    options: ["channel"],
+    async run(ctx) {
+      const channelId = requireOption(ctx, "channel");
+      const path = requirePath(ctx);
+      let features: string;
+      try {
+        features = canonicalFeatures(featuresFromArgv(ctx.args.slice(1)));
+      } catch (error) {
+        throw error instanceof CommandError ? new UsageError(error.message) : error;
+      }
+      const db = await ctx.database();
+      const { created } = await upsertSubscription(db, { channelId, path, features, createdBy: "cli" });
+      ctx.io.stdout(`${created ? "Subscribed" : "Updated subscription of"} channel ${channelId} to ${path}: ${features}`);
+    },
+  },
+  {
+    name: "subscriptions delete",
+    usage: "subscriptions delete --channel <channel-id> <project|group>",
+    summary: "remove a channel's subscription",
+    options: ["channel"],
+    async run(ctx) {
+      const channelId = requireOption(ctx, "channel");
+      const path = requirePath(ctx);
+      if (ctx.args.length > 1) throw new UsageError("subscriptions delete takes one path");
+      const db = await ctx.database();
+      if (!(await deleteSubscription(db, channelId, path))) throw new CommandError("not_found", `channel ${channelId} has no subscription to ${path}`);
+      ctx.io.stdout(`Deleted subscription of channel ${channelId} to ${path}.`);
+    },
+  },
+  {
+    name: "queue stats",
+    usage: "queue stats",
+    summary: "jobs per queue and state",
+    async run(ctx) {
+      const stats = await queueStats(await ctx.redis(), ctx.config().queuePrefix);
+      const width = Math.max(...JOB_STATES.map((s) => s.length));
+      ctx.io.stdout(`${"state".padEnd(width)}  ${"events".padStart(8)}  ${"deliveries".padStart(10)}`);
+      for (const state of JOB_STATES) {
+        ctx.io.stdout(`${state.padEnd(width)}  ${String(stats.events[state]).padStart(8)}  ${String(stats.deliveries[state]).padStart(10)}`);
+      }
+    },
+  },
+  {
+    name: "queue retry-failed",
+    usage: "queue retry-failed",
+    summary: "replay every failed job (posts already made are not made again)",
+    async run(ctx) {
+      const retried = await retryFailed(await ctx.redis(), ctx.config().queuePrefix);
+      ctx.io.stdout(`Retried ${retried.events} failed event job(s) and ${retried.deliveries} failed delivery job(s).`);
+    },
+  },
+  {
+    name: "help",
+    usage: "help",
+    summary: "show this list",
+    async run(ctx) {
+      ctx.io.stdout(helpText());
+    },
+  },
+];
+
+function helpText(): string {
+  const width = Math.max(...cliCommands.map((c) => c.usage.length));
+  return ["Usage: gitlab-mm <command>", "", ...cliCommands.map((c) => `  ${c.usage.padEnd(width)}  ${c.summary}`)].join("\n");
+}
+
+function findCliCommand(words: readonly string[]): CliCommand | undefined {
+  let best: CliCommand | undefined;
+  for (const c of cliCommands) {
+    const name = c.name.split(" ");
+    if (name.length <= words.length && name.every((w, i) => w === words[i]) && name.length > (best?.name.split(" ").length ?? 0)) best = c;
+  }
+  return best;
+}
+
+function parseOptions(argv: readonly string[], allowed: readonly string[]): { args: string[]; options: Map<string, string> } {
+  const args: string[] = [];
+  const options = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      args.push(...argv.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith("--")) {
+      args.push(a);
+      continue;
+    }
+    const eq = a.indexOf("=");
+    const name = a.slice(2, eq === -1 ? undefined : eq);
+    if (!allowed.includes(name)) throw new UsageError(`unknown option ${a.slice(0, eq === -1 ? undefined : eq)}`);
+    const value = eq === -1 ? argv[++i] : a.slice(eq + 1);
+    if (value === undefined || value === "" || (eq === -1 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
+    options.set(name, value);
+  }
+  return { args, options };
+}
+
+/** The first line of an error's message, never a stack trace (pg's AggregateError has an empty message). */
+function oneLine(error: unknown): string {
+  if (error instanceof AggregateError && !error.message && error.errors.length > 0) return oneLine(error.errors[0]);
+  const e = error as { message?: unknown; code?: unknown };
+  const message = typeof e?.message === "string" && e.message.trim() ? e.message : typeof e?.code === "string" ? e.code : String(error);
+  return message.trim().split("\n")[0]!;
+}
+
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  if (argv.length === 0) {
+    io.stderr(helpText());
+    return 2;
+  }
+  if (argv[0] === "--help" || argv[0] === "-h") {
+    io.stdout(helpText());
+    return 0;
+  }
+  const command = findCliCommand(argv);
+  if (!command) {
+    io.stderr(`gitlab-mm: unknown command "${argv.filter((a) => !a.startsWith("-")).slice(0, 2).join(" ")}"`);
+    io.stderr(helpText());
+    return 2;
+  }
+
+  let config: LocalConfig | undefined;
+  let db: Db | undefined;
+  let redis: Redis | undefined;
+  const ctx: Omit<CliContext, "args" | "options"> = {
+    io,
+    config() {
+      config ??= loadLocalConfig(io.env ?? readEnvironment());
+      return config;
+    },
+    async database(opts = {}) {
+      if (!db) {
+        db = openDatabase(this.config().databaseUrl).db;
+        if (opts.migrate !== false) await migrateToLatest(db);
+      }
+      return db;
+    },
+    async redis() {
+      if (!redis) {
+        const url = this.config().redisUrl;
+        redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: false });
+        redis.on("error", () => {});
+        await waitReady(redis, 3000).catch(() => {
+          throw new Error(`Redis at ${url.replace(/\/\/[^@]*@/, "//***@")} does not answer: start Redis or set REDIS_URL`);
+        });
+      }
+      return redis;
+    },
+  };
+
+  try {
+    const rest = argv.slice(command.name.split(" ").length);
+    if (rest.includes("--help") || rest.includes("-h")) {
+      io.stdout(`Usage: gitlab-mm ${command.usage}\n  ${command.summary}`);
+      return 0;
+    }
+    const { args, options } = parseOptions(rest, command.options ?? []);
+    await command.run({ ...ctx, args, options });
+    return 0;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`gitlab-mm ${command.name}: ${error.message}`);
+      io.stderr(`Usage: gitlab-mm ${command.usage}`);
+      return 2;
+    }
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) io.stderr(problem);
+      return 1;
+    }
+    io.stderr(`gitlab-mm ${command.name}: ${oneLine(error)}`);
+    return 1;
+  } finally {
+    await (db as Db | undefined)?.destroy().catch(() => {});
+    (redis as Redis | undefined)?.disconnect();
+  }
+}
+
+/** Runs the CLI on this process's arguments and sets its exit code. */
+export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  process.exitCode = await runCli(argv, {
+    stdout: (s) => process.stdout.write(`${s}\n`),
+    stderr: (s) => process.stderr.write(`${s}\n`),
+  });
+}
+
+function executedDirectly(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (executedDirectly()) await main();

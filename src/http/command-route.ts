@@ -1,0 +1,79 @@
+// POST /mattermost/command (SPEC.md): a Mattermost custom slash command. Verify the command token,
+// run the subcommand, answer with a slash-command response. The token is never logged.
+import { Hono } from "hono";
+import { runCommand } from "../../commands/index.js";
+import type { CommandReply } from "../../commands/types.js";
+import type { Config } from "../config.js";
+import type { Logger } from "../logger.js";
+import type { MattermostApi } from "../mattermost/client.js";
+import type { Db } from "../store/db.js";
+import { secretMatches } from "./verify-token.js";
+
+export interface CommandRouteDeps {
+  db: Db;
+  mattermost: MattermostApi;
+  config: Pick<Config, "mattermost" | "defaultLocale" | "publicUrl">;
+  logger: Logger;
+}
+
+function field(body: Record<string, unknown>, name: string): string {
+  const value = body[name];
+  return typeof value === "string" ? value : "";
+}
+
+export function commandRoutes(deps: CommandRouteDeps): Hono {
+  const { db, mattermost, logger } = deps;
+  const tokens = deps.config.mattermost.commandTokens.filter((t) => t.length > 0);
+  const config = { defaultLocale: deps.config.defaultLocale, publicUrl: deps.config.publicUrl };
+  const app = new Hono();
+
+  app.post("/mattermost/command", async (c) => {
+    const reply = (body: CommandReply, status: 200 | 400 | 401 = 200) => c.json(body, status);
+
+    if (tokens.length === 0) {
+      logger.warn(
+        "slash command refused: MATTERMOST_COMMAND_TOKENS is empty; set it to the token Mattermost shows for the /gitlab command (Integrations > Slash Commands), one per team, comma-separated",
+      );
+      return reply({ response_type: "ephemeral", text: "This GitLab bot is not set up for slash commands yet. Ask your administrator to configure its command token." }, 401);
+    }
+
+    let body: Record<string, unknown>;
+    try {
+      body = (await c.req.parseBody()) as Record<string, unknown>;
+    } catch {
+      body = {};
+    }
+
+    if (!secretMatches(field(body, "token") || undefined, tokens)) {
+      logger.warn({ team_id: field(body, "team_id"), user_id: field(body, "user_id") }, "slash command refused: unknown command token");
+      return reply({ response_type: "ephemeral", text: "This request did not come with a valid slash-command token." }, 401);
+    }
+
+    const userId = field(body, "user_id");
+    const channelId = field(body, "channel_id");
+    if (!userId || !channelId) {
+      return reply({ response_type: "ephemeral", text: "The slash-command request is missing user_id or channel_id." }, 400);
+    }
+
+    const text = field(body, "text");
+    const trigger = field(body, "command") || undefined;
+    const commandLogger = logger.child({ user_id: userId, channel_id: channelId, team_id: field(body, "team_id") });
+    const started = Date.now();
+    const result = await runCommand(text, {
+      userId,
+      userName: field(body, "user_name"),
+      channelId,
+      channelName: field(body, "channel_name"),
+      teamId: field(body, "team_id"),
+      db,
+      mattermost,
+      config,
+      logger: commandLogger,
+      trigger,
+    });
+    commandLogger.debug({ ms: Date.now() - started, response_type: result.response_type }, "slash command answered");
+    return reply({ response_type: result.response_type, text: result.text });
+  });
+
+  return app;
+}

@@ -1,0 +1,155 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { commandRoutes } from "../../src/http/command-route.js";
+import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
+import { listSubscriptions } from "../../src/store/subscriptions.js";
+import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
+import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
+import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
+
+const TEAM_A_TOKEN = "xq3mz8team-a-token-7d1";
+const TEAM_B_TOKEN = "p0wq9team-b-token-2k8";
+
+let sim: MattermostSim;
+let mattermost: MattermostApi;
+let seq = 0;
+
+beforeAll(async () => {
+  sim = await startMattermostSim();
+  mattermost = createMattermostClient(sim.url, sim.botToken);
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
+  let tdb: TestDatabase;
+  let log: CapturedLogger;
+  let teamA: { id: string; name: string };
+  let teamB: { id: string; name: string };
+  let channel: { id: string; name: string; team_id: string };
+  let admin: { id: string; username: string };
+
+  beforeEach(async () => {
+    seq++;
+    tdb = await createTestDatabase(kind);
+    log = captureLogger();
+    teamA = sim.addTeam(`team-a-${seq}`);
+    teamB = sim.addTeam(`team-b-${seq}`);
+    channel = sim.addChannel({ name: `builds-${seq}`, team_id: teamA.id, botIsMember: true });
+    admin = sim.addUser({ username: `erin${seq}` });
+    sim.addMember(channel.id, admin.id, { admin: true });
+  });
+  afterEach(async () => {
+    expect(sim.violations).toEqual([]);
+    expect(log.text()).not.toContain(TEAM_A_TOKEN);
+    expect(log.text()).not.toContain(TEAM_B_TOKEN);
+    await tdb.drop();
+  });
+
+  function app(tokens: string[] = [TEAM_A_TOKEN, TEAM_B_TOKEN]) {
+    return commandRoutes({
+      db: tdb.db,
+      mattermost,
+      config: {
+        mattermost: { url: sim.url, botToken: sim.botToken, commandTokens: tokens },
+        defaultLocale: "en",
+        publicUrl: "http://localhost:8080",
+      },
+      logger: log.logger,
+    });
+  }
+
+  function form(fields: Record<string, string | undefined>): Record<string, string> {
+    const all: Record<string, string | undefined> = {
+      token: TEAM_A_TOKEN,
+      team_id: teamA.id,
+      team_domain: teamA.name,
+      channel_id: channel.id,
+      channel_name: channel.name,
+      user_id: admin.id,
+      user_name: admin.username,
+      command: "/gitlab",
+      text: "help",
+      response_url: "http://mattermost.invalid/hooks/commands/abc",
+      trigger_id: "trigger-1",
+      ...fields,
+    };
+    return Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
+  }
+
+  function post(fields: Record<string, string | undefined>, tokens?: string[]) {
+    return app(tokens).request("/mattermost/command", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(form(fields)).toString(),
+    });
+  }
+
+  it("answers a good token with a JSON slash-command response", async () => {
+    const res = await post({});
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(Object.keys(body).sort()).toEqual(["response_type", "text"]);
+    expect(body.response_type).toBe("ephemeral");
+    expect(body.text).toContain("/gitlab subscriptions add");
+  });
+
+  it("accepts the tokens of two teams", async () => {
+    const res = await post({ token: TEAM_B_TOKEN, team_id: teamB.id, team_domain: teamB.name });
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ["a wrong token", "wrong-token"],
+    ["a token one character short", TEAM_A_TOKEN.slice(0, -1)],
+    ["an empty token", ""],
+    ["no token", undefined],
+  ])("refuses %s with 401 and an ephemeral JSON text", async (_, token) => {
+    const res = await post({ token });
+    expect(res.status).toBe(401);
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body.response_type).toBe("ephemeral");
+    expect(typeof body.text).toBe("string");
+  });
+
+  it("refuses every request, with a hint in the log, when no token is configured", async () => {
+    const res = await post({}, []);
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { response_type: string }).response_type).toBe("ephemeral");
+    expect(log.lines().some((l) => String(l.msg).includes("MATTERMOST_COMMAND_TOKENS"))).toBe(true);
+  });
+
+  it("refuses a body that is not a form", async () => {
+    const res = await app().request("/mattermost/command", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(form({})),
+    });
+    expect(res.status).toBe(401);
+  });
+
+  it.each(["user_id", "channel_id"])("answers 400 when %s is missing", async (name) => {
+    const res = await post({ [name]: undefined });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { response_type: string }).response_type).toBe("ephemeral");
+  });
+
+  it("runs a subscription command end to end and tells the channel", async () => {
+    const res = await post({ text: 'subscriptions add Team/App issues label:"release blocker"' });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      response_type: "in_channel",
+      text: `@${admin.username} subscribed this channel to team/app: issues, label:"release blocker"`,
+    });
+    const rows = await listSubscriptions(tdb.db, { channelId: channel.id });
+    expect(rows).toMatchObject([{ path: "team/app", features: 'issues,label:"release blocker"', team_id: teamA.id, created_by: admin.id }]);
+  });
+
+  it("writes usage lines with the trigger Mattermost sent", async () => {
+    const res = await post({ command: "/gl", text: "subscriptions nope" });
+    const body = (await res.json()) as { text: string };
+    expect(body.text).toContain("`/gl subscriptions list`");
+  });
+});
