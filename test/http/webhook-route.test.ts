@@ -1,6 +1,6 @@
 import net from "node:net";
-import { Queue } from "bullmq";
-import type { Redis } from "ioredis";
+import { Queue, Worker } from "bullmq";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { webhookRoutes } from "../../src/http/webhook-route.js";
 import { createLogger } from "../../src/logger.js";
@@ -10,6 +10,7 @@ import { EVENTS_QUEUE, type EventJobData } from "../../src/queue/jobs.js";
 import { openQueues, type EventQueue } from "../../src/queue/queues.js";
 import { fixtureText } from "../support/fixtures.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 const SECRET = "webhook-secret-1";
 const logger = createLogger("silent");
@@ -61,12 +62,28 @@ describe("POST /webhooks/gitlab", () => {
     expect(jobs.filter((j) => j.id === first.id)).toHaveLength(1);
   });
 
-  it("remembers the key after the job itself is gone", async () => {
-    const first = (await (await post(app, mr, { "Idempotency-Key": "key-3" })).json()) as { id: string };
-    await (await events.getJob(first.id))!.remove();
-    const before = await events.count();
-    expect((await post(app, mr, { "Idempotency-Key": "key-3" })).status).toBe(202);
-    expect(await events.count()).toBe(before);
+  it("remembers the key after the job was processed and trimmed", async () => {
+    const trimPrefix = uniquePrefix("trim");
+    const trimmed = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix: trimPrefix, defaultJobOptions: { removeOnComplete: true } });
+    const consumer = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    let processed = 0;
+    const worker = new Worker(EVENTS_QUEUE, async () => void processed++, { connection: consumer, prefix: trimPrefix });
+    const trimApp = webhookRoutes({ events: trimmed, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
+    try {
+      const first = (await (await post(trimApp, mr, { "Idempotency-Key": "key-3" })).json()) as { id: string };
+      await waitFor(async () => processed === 1 && !(await trimmed.getJob(first.id)));
+      const again = await post(trimApp, mr, { "Idempotency-Key": "key-3" });
+      expect(again.status).toBe(202);
+      expect(((await again.json()) as { id: string }).id).toBe(first.id);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(processed).toBe(1);
+      expect(await trimmed.count()).toBe(0);
+    } finally {
+      await worker.close();
+      await trimmed.close();
+      consumer.disconnect();
+      await dropPrefix(trimPrefix);
+    }
   });
 
   it("without Idempotency-Key, dedupes by body hash", async () => {
