@@ -4,6 +4,7 @@ import type { Config } from "../src/config.js";
 import type { Logger } from "../src/logger.js";
 import type { MattermostApi } from "../src/mattermost/client.js";
 import type { Db } from "../src/store/db.js";
+import { escapeInline } from "../src/text/markdown.js";
 
 export interface CommandContext {
   userId: string;
@@ -65,19 +66,9 @@ export function inChannel(text: string): CommandReply {
   return { response_type: "in_channel", text };
 }
 
-/** Keeps user-provided text from pinging anyone: a zero-width space after every '@'. */
-export function noMentions(text: string): string {
-  return text.replace(/@/g, "@\u200B");
-}
-
-/**
- * User-provided text for Markdown: no mentions, no line breaks, and no character Markdown would act
- * on (underscores inside words, as in `merge_request_comments`, cannot emphasise and stay as they are).
- */
+/** User-provided text as one line of Markdown that cannot ping, link or break the layout. */
 export function escapeMarkdown(text: string): string {
-  return noMentions(text)
-    .replace(/[\\`*~[\]<>|#]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, (ch) => `\\${ch}`)
-    .replace(/\r?\n/g, " ");
+  return escapeInline(text, 1000);
 }
 
 const RESERVED_MENTIONS = new Set(["all", "channel", "here"]);

@@ -9,6 +9,8 @@ import { startMattermostSim, type MattermostSim } from "../support/mattermost-si
 import { captureLogger, type CapturedLogger } from "./helpers.js";
 
 const DEFAULTS = "issues,merges,pushes,issue_comments,merge_request_comments,commit_comments,pipelines,tags,releases,deployments";
+/** As Markdown shows it: underscores escaped, so they cannot start emphasis. */
+const DEFAULTS_SHOWN = DEFAULTS.split(",").join(", ").replace(/_/g, "\\_");
 
 let sim: MattermostSim;
 let mattermost: MattermostApi;
@@ -96,7 +98,7 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
   it("add with no features subscribes to the default set and tells the channel", async () => {
     const reply = await run("subscriptions add My-Group/My.Project");
     expect(reply.response_type).toBe("in_channel");
-    expect(reply.text).toBe(`@${admin.username} subscribed this channel to my-group/my.project: ${DEFAULTS.split(",").join(", ")}`);
+    expect(reply.text).toBe(`@${admin.username} subscribed this channel to my-group/my.project: ${DEFAULTS_SHOWN}`);
     expect(await stored()).toEqual([{ path: "my-group/my.project", features: DEFAULTS, created_by: admin.id }]);
   });
 
@@ -185,7 +187,7 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
     expect(reply.response_type).toBe("ephemeral");
     const lines = reply.text.split("\n");
     expect(lines).toContain("| Project or group | Features |");
-    expect(lines).toContain(`| group | ${DEFAULTS.split(",").join(", ")} |`);
+    expect(lines).toContain(`| group | ${DEFAULTS_SHOWN} |`);
     expect(lines).toContain('| group/project | issues, label:"a\\|b" |');
     expect(reply.text).not.toContain("other/project");
     expect((await run("subscriptions list extra", member)).text).toContain("Usage: `/gitlab subscriptions list`");

@@ -1,0 +1,112 @@
+// Merge request events: opened, reopened, closed, merged, approved, approval revoked; of updates only
+// "marked as ready" (draft true -> false) and "review requested" (reviewers added) are posted.
+import type { Locale } from "../src/config.js";
+import { t, type MessageKey } from "../src/i18n/index.js";
+import type { Notification } from "../src/notification.js";
+import { escapeBlock, escapeInline, exceedsExcerpt, linkMarkdown } from "../src/text/markdown.js";
+import { actorMarkdown, buildPost, COLORS, eventKey, keyPart, labelList, labelTitles, timeKey, userList, type Actor } from "./common.js";
+import type { GitLabUser, MergeRequestPayload } from "./payloads.js";
+
+type Change = "open" | "reopen" | "close" | "merge" | "approved" | "unapproved" | "ready" | "review_requested";
+/** The messages that take just {actor} and {mr}. */
+type SimpleKey = Exclude<Extract<MessageKey, `mr.${string}`>, "mr.review_requested">;
+
+const LOOK: Record<Exclude<Change, "review_requested">, { key: SimpleKey; color: string }> = {
+  open: { key: "mr.opened", color: COLORS.opened },
+  reopen: { key: "mr.reopened", color: COLORS.opened },
+  close: { key: "mr.closed", color: COLORS.closed },
+  merge: { key: "mr.merged", color: COLORS.merged },
+  approved: { key: "mr.approved", color: COLORS.success },
+  unapproved: { key: "mr.unapproved", color: COLORS.warning },
+  ready: { key: "mr.ready", color: COLORS.opened },
+};
+
+/** GitLab sends "approval"/"unapproval" for one approver and "approved"/"unapproved" when the MR's state flips; never both for one click. */
+const DIRECT: Record<string, Change> = {
+  open: "open",
+  reopen: "reopen",
+  close: "close",
+  merge: "merge",
+  approved: "approved",
+  approval: "approved",
+  unapproved: "unapproved",
+  unapproval: "unapproved",
+};
+
+const sameUser = (a: GitLabUser, b: GitLabUser) => (a.id != null && a.id === b.id) || (!!a.username && a.username === b.username);
+
+/** Reviewers in `changes.reviewers.current` that were not in `previous`. */
+export function addedReviewers(p: MergeRequestPayload): GitLabUser[] {
+  const change = p.changes?.reviewers;
+  if (!change) return [];
+  const before = change.previous ?? [];
+  const added: GitLabUser[] = [];
+  for (const u of change.current ?? []) if (!before.some((b) => sameUser(u, b)) && !added.some((a) => sameUser(u, a))) added.push(u);
+  return added;
+}
+
+function changesOf(p: MergeRequestPayload): { change: Change; keyAction: string; reviewers?: GitLabUser[] }[] {
+  const action = p.object_attributes.action ?? "";
+  const direct = Object.hasOwn(DIRECT, action) ? DIRECT[action] : undefined;
+  if (direct) return [{ change: direct, keyAction: action }];
+  if (action !== "update") return [];
+  const out: { change: Change; keyAction: string; reviewers?: GitLabUser[] }[] = [];
+  const draft = p.changes?.draft;
+  if (draft && draft.previous === true && draft.current === false) out.push({ change: "ready", keyAction: "update.ready" });
+  const added = addedReviewers(p);
+  if (added.length > 0) out.push({ change: "review_requested", keyAction: "update.reviewers", reviewers: added });
+  return out;
+}
+
+export function mergeRequest(p: MergeRequestPayload): Notification[] {
+  const a = p.object_attributes;
+  const projectPath = p.project.path_with_namespace;
+  const labels = labelTitles(a.labels, p.labels);
+  const actor: Actor = { username: p.user?.username, name: p.user?.name, avatarUrl: p.user?.avatar_url };
+  const title = `!${a.iid} ${a.title}`;
+
+  return changesOf(p).map(({ change, keyAction, reviewers }) => {
+    const render = (locale: Locale) => {
+      const vars = { actor: actorMarkdown(actor), mr: linkMarkdown(escapeInline(title), a.url) };
+      const summary =
+        change === "review_requested" ? t(locale, "mr.review_requested", { ...vars, reviewers: userList(locale, reviewers ?? []) }) : t(locale, LOOK[change].key, vars);
+      const color = change === "review_requested" ? COLORS.opened : LOOK[change].color;
+      let text: string | undefined;
+      if (change === "open" && a.description) {
+        text = escapeBlock(a.description);
+        if (exceedsExcerpt(a.description)) text += ` ${linkMarkdown(t(locale, "common.read_more"), a.url)}`;
+      }
+      const branches = a.source_branch && a.target_branch ? `${escapeInline(a.source_branch)} → ${escapeInline(a.target_branch)}` : "";
+      return buildPost({
+        project: { path: projectPath, webUrl: p.project.web_url },
+        summary,
+        color,
+        actor,
+        title,
+        titleLink: a.url,
+        text,
+        fields: [
+          { title: t(locale, "field.branches"), value: branches },
+          { title: t(locale, "field.labels"), value: labelList(labels) },
+          ...(change === "open" || change === "reopen"
+            ? [
+                { title: t(locale, "field.assignees"), value: userList(locale, p.assignees ?? []) },
+                { title: t(locale, "field.reviewers"), value: userList(locale, p.reviewers ?? []) },
+              ]
+            : []),
+        ],
+      });
+    };
+    return {
+      feature: "merges",
+      projectPath,
+      eventKey: eventKey("merge_request", keyPart(a.id), keyPart(keyAction), timeKey(a.updated_at ?? a.created_at)),
+      labels,
+      defaultBranch: p.project.default_branch ?? undefined,
+      confidential: false,
+      actorUsername: p.user?.username ?? undefined,
+      threadKey: `${projectPath}!${a.iid}`,
+      render,
+    } satisfies Notification;
+  });
+}
