@@ -19,6 +19,8 @@ export interface ThreadRootsTable {
   thread_key: string;
   post_id: string;
   created_at: string;
+  /** JSON of what the root post shows now (state, approvals, last pipeline); see src/routing/thread-state.ts. */
+  root_state: string | null;
 }
 
 /** One row per delivery job that started posting: how a retry after a crash knows what happened. */
@@ -31,7 +33,53 @@ export interface DeliveriesTable {
   started_at: number;
 }
 
+export interface UserLinksTable {
+  mattermost_user_id: string;
+  gitlab_user_id: number;
+  /** As GitLab spells it; compared without regard to case. */
+  gitlab_username: string;
+  /** AES-256-GCM ciphertext (src/crypto.ts), never the token itself. */
+  access_token: string;
+  refresh_token: string;
+  /** When the access token expires (ms since epoch). */
+  expires_at: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface UserSettingsTable {
+  mattermost_user_id: string;
+  /** 0 or 1 (SQLite has no boolean). */
+  notifications: number;
+  reminders: number;
+  /** Hour of the daily reminder in the user's Mattermost time zone, 0-23. */
+  reminder_hour: number;
+  reminder_weekends: number;
+  digest: "off" | "15m" | "1h" | "1d";
+  /** "en" or "zh-CN"; null: the user's Mattermost locale. */
+  language: string | null;
+  updated_at: string;
+}
+
+export interface OpenMergeRequestsTable {
+  project_path: string;
+  source_branch: string;
+  iid: number;
+  updated_at: string;
+}
+
+export interface RefStatusesTable {
+  project_path: string;
+  ref: string;
+  status: string;
+  pipeline_id: number;
+}
+
 export interface Database {
+  user_links: UserLinksTable;
+  user_settings: UserSettingsTable;
+  open_merge_requests: OpenMergeRequestsTable;
+  ref_statuses: RefStatusesTable;
   deliveries: DeliveriesTable;
   subscriptions: SubscriptionsTable;
   thread_roots: ThreadRootsTable;

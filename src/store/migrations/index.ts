@@ -1,9 +1,11 @@
 // Versioned migrations, applied in name order. Add a file and one line here; never edit a released one.
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./001-initial.js";
+import { accountsAndThreads } from "./002-accounts-and-threads.js";
 
 const migrations: Record<string, Migration> = {
   "001-initial": initial,
+  "002-accounts-and-threads": accountsAndThreads,
 };
 
 export const migrationProvider: MigrationProvider = {

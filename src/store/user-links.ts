@@ -1,0 +1,91 @@
+// Linked accounts: who a Mattermost user is on GitLab. Tokens arrive and leave encrypted (src/crypto.ts).
+import type { Db } from "./db.js";
+import type { UserLinksTable } from "./schema.js";
+
+export interface UserLink {
+  mattermostUserId: string;
+  gitlabUserId: number;
+  gitlabUsername: string;
+  /** Encrypted; decrypt with src/crypto.ts. */
+  accessTokenEnc: string;
+  refreshTokenEnc: string;
+  expiresAt: number;
+  createdAt: string;
+}
+
+function fromRow(r: UserLinksTable): UserLink {
+  return {
+    mattermostUserId: r.mattermost_user_id,
+    gitlabUserId: Number(r.gitlab_user_id),
+    gitlabUsername: r.gitlab_username,
+    accessTokenEnc: r.access_token,
+    refreshTokenEnc: r.refresh_token,
+    expiresAt: Number(r.expires_at),
+    createdAt: r.created_at,
+  };
+}
+
+/** Links a Mattermost user to a GitLab user, replacing any earlier link of either of them. */
+export async function saveUserLink(db: Db, link: Omit<UserLink, "createdAt">): Promise<void> {
+  const now = new Date().toISOString();
+  await db.transaction().execute(async (trx) => {
+    await trx
+      .deleteFrom("user_links")
+      .where((eb) => eb.or([eb("mattermost_user_id", "=", link.mattermostUserId), eb("gitlab_user_id", "=", link.gitlabUserId)]))
+      .execute();
+    await trx
+      .insertInto("user_links")
+      .values({
+        mattermost_user_id: link.mattermostUserId,
+        gitlab_user_id: link.gitlabUserId,
+        gitlab_username: link.gitlabUsername,
+        access_token: link.accessTokenEnc,
+        refresh_token: link.refreshTokenEnc,
+        expires_at: link.expiresAt,
+        created_at: now,
+        updated_at: now,
+      })
+      .execute();
+  });
+}
+
+/** Stores a refreshed token pair (GitLab rotates the refresh token on every refresh). */
+export async function updateUserTokens(db: Db, mattermostUserId: string, tokens: { accessTokenEnc: string; refreshTokenEnc: string; expiresAt: number }): Promise<void> {
+  await db
+    .updateTable("user_links")
+    .set({ access_token: tokens.accessTokenEnc, refresh_token: tokens.refreshTokenEnc, expires_at: tokens.expiresAt, updated_at: new Date().toISOString() })
+    .where("mattermost_user_id", "=", mattermostUserId)
+    .execute();
+}
+
+export async function findUserLink(db: Db, mattermostUserId: string): Promise<UserLink | undefined> {
+  const row = await db.selectFrom("user_links").selectAll().where("mattermost_user_id", "=", mattermostUserId).executeTakeFirst();
+  return row ? fromRow(row) : undefined;
+}
+
+/** Links of the given GitLab usernames (case-insensitive); unknown names are left out. */
+export async function findUserLinksByUsernames(db: Db, usernames: readonly string[]): Promise<UserLink[]> {
+  if (usernames.length === 0) return [];
+  const wanted = [...new Set(usernames.map((u) => u.toLowerCase()))];
+  const rows = await db
+    .selectFrom("user_links")
+    .selectAll()
+    .where((eb) => eb(eb.fn("lower", ["gitlab_username"]), "in", wanted))
+    .execute();
+  return rows.map(fromRow);
+}
+
+export async function findUserLinksByGitlabIds(db: Db, ids: readonly number[]): Promise<UserLink[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom("user_links").selectAll().where("gitlab_user_id", "in", [...new Set(ids)]).execute();
+  return rows.map(fromRow);
+}
+
+export async function listUserLinks(db: Db): Promise<UserLink[]> {
+  return (await db.selectFrom("user_links").selectAll().orderBy("gitlab_username").execute()).map(fromRow);
+}
+
+export async function deleteUserLink(db: Db, mattermostUserId: string): Promise<boolean> {
+  const result = await db.deleteFrom("user_links").where("mattermost_user_id", "=", mattermostUserId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
