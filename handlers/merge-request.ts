@@ -2,7 +2,7 @@
 // "marked as ready" (draft true -> false) and "review requested" (reviewers added) are posted.
 import type { Locale } from "../src/config.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
-import type { Notification } from "../src/notification.js";
+import type { Notification, ThreadUpdate } from "../src/notification.js";
 import { escapeBlock, escapeInline, exceedsExcerpt, linkMarkdown } from "../src/text/markdown.js";
 import { actorMarkdown, buildPost, COLORS, eventKey, keyPart, labelList, labelTitles, timeKey, userList, type Actor } from "./common.js";
 import type { GitLabUser, MergeRequestPayload } from "./payloads.js";
@@ -58,6 +58,29 @@ function changesOf(p: MergeRequestPayload): { change: Change; keyAction: string;
   return out;
 }
 
+/** What the thread's root post should show after this change. */
+function threadUpdateOf(change: Change, p: MergeRequestPayload): ThreadUpdate | undefined {
+  const a = p.object_attributes;
+  const username = p.user?.username ?? undefined;
+  switch (change) {
+    case "open":
+    case "reopen":
+      return { state: a.draft || a.work_in_progress ? "draft" : "opened" };
+    case "ready":
+      return { state: "opened" };
+    case "close":
+      return { state: "closed" };
+    case "merge":
+      return { state: "merged" };
+    case "approved":
+      return username ? { approvedBy: username } : undefined;
+    case "unapproved":
+      return username ? { unapprovedBy: username } : undefined;
+    case "review_requested":
+      return undefined;
+  }
+}
+
 export function mergeRequest(p: MergeRequestPayload): Notification[] {
   const a = p.object_attributes;
   const projectPath = p.project.path_with_namespace;
@@ -106,6 +129,7 @@ export function mergeRequest(p: MergeRequestPayload): Notification[] {
       confidential: false,
       actorUsername: p.user?.username ?? undefined,
       threadKey: `${projectPath}!${a.iid}`,
+      threadUpdate: threadUpdateOf(change, p),
       render,
     } satisfies Notification;
   });

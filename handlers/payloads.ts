@@ -126,6 +126,8 @@ export const mergeRequestPayload = z.object({
     target_branch: text,
     created_at: text,
     updated_at: text,
+    draft: flag,
+    work_in_progress: flag,
     labels,
   }),
   labels,

@@ -69,6 +69,7 @@ export function pipeline(p: PipelinePayload): Notification[] {
       actorUsername: p.user?.username ?? undefined,
       status: a.status,
       threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
+      threadUpdate: { pipeline: { status: warning ? "success_with_warnings" : a.status, url: pipelineUrl } },
       render,
     },
   ];

@@ -87,8 +87,20 @@ export interface Notification {
   status?: string;
   /** Issue or merge request this belongs to, e.g. "group/project!12"; threads are keyed by it. */
   threadKey?: string;
+  /** How the thread's subject changed, for editing the thread's root post. */
+  threadUpdate?: ThreadUpdate;
   /** Builds the post in a language; called once per language that subscribers need. */
   render(locale: Locale): PostContent;
+}
+
+/** What an event changes about the issue or merge request a thread is about; its root post shows it. */
+export interface ThreadUpdate {
+  state?: "opened" | "draft" | "merged" | "closed";
+  /** GitLab username that approved / revoked an approval. */
+  approvedBy?: string;
+  unapprovedBy?: string;
+  /** The latest pipeline of the merge request (or of its source branch). */
+  pipeline?: { status: string; url?: string };
 }
 
 /** Mattermost refuses posts longer than this many characters. */

@@ -5,10 +5,11 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { MattermostError, type ChannelInfo, type MattermostApi } from "../mattermost/client.js";
 import type { Metrics } from "../metrics.js";
-import { MATTERMOST_MAX_POST_CHARS, type PostContent } from "../notification.js";
+import { MATTERMOST_MAX_POST_CHARS, type PostContent, type ThreadUpdate } from "../notification.js";
 import type { Db } from "../store/db.js";
 import { findDelivery, markDeliveryDone, markDeliveryStarted } from "../store/deliveries.js";
-import { findThreadRoot, saveThreadRoot } from "../store/thread-roots.js";
+import { applyThreadUpdate, initialRootState, renderRoot, sameDisplay, type RootState } from "../routing/thread-state.js";
+import { findRootState, findThreadRoot, replaceRootState, saveThreadRoot } from "../store/thread-roots.js";
 import { DELIVERIES_QUEUE, type DeliveryJobData } from "./jobs.js";
 
 export interface DeliveryDeps {
@@ -28,6 +29,8 @@ export function fitMessage(message: string): string {
 }
 
 const CHANNEL_TTL_MS = 60_000;
+/** What thread_roots.root_state holds: the root's state and the delivery that made the root. */
+type StoredRootState = RootState & { deliveryId: string };
 /** Stamped into each post's props: a retry after a crash finds the post it may already have made. */
 export const DELIVERY_PROP = "gitlab_mm_delivery";
 /** How far before an interrupted attempt to look for its post (clock skew between bot and Mattermost). */
@@ -45,6 +48,35 @@ export function createDeliverer(deps: DeliveryDeps) {
     return info;
   }
 
+  /** Edits a thread's root post to show what this event changed; safe to repeat. */
+  async function updateRoot(rootId: string, data: DeliveryJobData & { threadKey: string; threadUpdate: ThreadUpdate }): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const stored = await findRootState(deps.db, data.channelId, data.threadKey);
+      if (!stored) return; // a root made before root states existed: leave it as it is
+      const state = JSON.parse(stored) as StoredRootState;
+      const next: StoredRootState = { ...applyThreadUpdate(state, data.threadUpdate), deliveryId: state.deliveryId };
+      if (sameDisplay(state, next)) return;
+      if (!(await replaceRootState(deps.db, data.channelId, data.threadKey, stored, JSON.stringify(next)))) continue;
+      const content = renderRoot(next);
+      try {
+        await deps.mattermost.patchPost(rootId, {
+          message: fitMessage(content.message),
+          props: { [DELIVERY_PROP]: next.deliveryId, ...(content.attachments?.length ? { attachments: content.attachments } : {}) },
+        });
+      } catch (error) {
+        // The reply is made; a root that was deleted or can no longer be edited is not worth failing it.
+        if (error instanceof MattermostError && error.kind === "client") {
+          deps.logger.warn({ channel: data.channelId, root: rootId, err: error.message }, "thread root not updated");
+          return;
+        }
+        // Put the state back so the retry edits the root again.
+        await replaceRootState(deps.db, data.channelId, data.threadKey, JSON.stringify(next), stored);
+        throw error;
+      }
+      return;
+    }
+  }
+
   /** Posts one delivery; returns the post id, or undefined when the post must not be made. */
   return async function deliver(jobId: string, data: DeliveryJobData): Promise<string | undefined> {
     if (data.confidential) {
@@ -55,17 +87,19 @@ export function createDeliverer(deps: DeliveryDeps) {
       }
     }
     const previous = await findDelivery(deps.db, jobId);
-    if (previous?.postId) return previous.postId;
     const rootId = data.threadKey ? await findThreadRoot(deps.db, data.channelId, data.threadKey) : undefined;
-    let postId: string | undefined;
-    if (previous) {
+    // The first post about an issue or merge request becomes its thread's root and shows its state.
+    const root: StoredRootState | undefined =
+      data.threadKey && !rootId ? { ...initialRootState(data.post, data.locale, data.threadUpdate), deliveryId: jobId } : undefined;
+    let postId = previous?.postId ?? undefined;
+    if (!postId && previous) {
       // An earlier attempt stopped between sending and recording: did its post arrive?
       const recent = await deps.mattermost.getPostsSince(data.channelId, previous.startedAt - LOOKBACK_MS);
       postId = recent.find((p) => p.props?.[DELIVERY_PROP] === jobId)?.id;
     }
     if (!postId) {
       await markDeliveryStarted(deps.db, jobId, data.channelId, now());
-      const content: PostContent = data.post;
+      const content: PostContent = root && data.threadUpdate ? renderRoot(root) : data.post;
       const created = await deps.mattermost.createPost({
         channel_id: data.channelId,
         message: fitMessage(content.message),
@@ -76,8 +110,11 @@ export function createDeliverer(deps: DeliveryDeps) {
       postId = created.id;
       deps.metrics.postLatency.observe(Math.max(0, now() - data.receivedAt) / 1000);
     }
-    await markDeliveryDone(deps.db, jobId, postId);
-    if (data.threadKey && !rootId) await saveThreadRoot(deps.db, data.channelId, data.threadKey, postId);
+    if (!previous?.postId) await markDeliveryDone(deps.db, jobId, postId);
+    if (root && data.threadKey) await saveThreadRoot(deps.db, data.channelId, data.threadKey, postId, JSON.stringify(root));
+    else if (rootId && rootId !== postId && data.threadKey && data.threadUpdate) {
+      await updateRoot(rootId, { ...data, threadKey: data.threadKey, threadUpdate: data.threadUpdate });
+    }
     return postId;
   };
 }

@@ -8,6 +8,7 @@ import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PostContent } from "../notification.js";
 import { ancestorPaths, routeToChannels } from "../routing/router.js";
+import { linkNotifications } from "../routing/thread-links.js";
 import type { Db } from "../store/db.js";
 import { findSubscriptionsForPaths } from "../store/subscriptions.js";
 import { DEDUPE_TTL_MS, EVENTS_QUEUE, deliveryJobId, type DeliveryJobData, type EventJobData } from "./jobs.js";
@@ -36,6 +37,7 @@ export async function planDeliveries(
     throw new PayloadError("queued body is not JSON");
   }
   const { kind, known, notifications } = notificationsFor(payload, data.eventHeader);
+  if (kind && known) await linkNotifications(deps.db, kind, payload, notifications);
   const deliveries: PlannedDelivery[] = [];
   for (const n of notifications) {
     const candidates = await findSubscriptionsForPaths(deps.db, ancestorPaths(n.projectPath));
@@ -54,8 +56,10 @@ export async function planDeliveries(
           channelId: t.channelId,
           eventKey: n.eventKey,
           threadKey: n.threadKey,
+          threadUpdate: n.threadUpdate,
           confidential: n.confidential,
           post,
+          locale,
           receivedAt: data.receivedAt,
         },
       });

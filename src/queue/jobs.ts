@@ -1,6 +1,7 @@
 // Job data and ids. Job data holds nothing secret: payload text from GitLab and what to post.
 import { createHash } from "node:crypto";
-import type { PostContent } from "../notification.js";
+import type { Locale } from "../config.js";
+import type { PostContent, ThreadUpdate } from "../notification.js";
 
 export const EVENTS_QUEUE = "events";
 export const DELIVERIES_QUEUE = "deliveries";
@@ -24,9 +25,13 @@ export interface DeliveryJobData {
   eventKey: string;
   /** Issue or merge request the post belongs to; later posts about it reply in its thread. */
   threadKey?: string;
+  /** How the thread's subject changed: the root post is edited to show it. */
+  threadUpdate?: ThreadUpdate;
   /** Confidential content is posted only to private channels, checked again just before posting. */
   confidential: boolean;
   post: PostContent;
+  /** Language the post was rendered in (the root post's status fields use it too). */
+  locale: Locale;
   receivedAt: number;
 }
 

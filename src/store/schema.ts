@@ -73,6 +73,7 @@ export interface RefStatusesTable {
   ref: string;
   status: string;
   pipeline_id: number;
+  previous_status: string | null;
 }
 
 export interface Database {

@@ -58,6 +58,45 @@ export async function updateUserTokens(db: Db, mattermostUserId: string, tokens:
     .execute();
 }
 
+export interface ExpectedLinkState {
+  /** The link was made at this time (a reconnect makes a new link). */
+  createdAt?: string;
+  accessTokenEnc?: string;
+  refreshTokenEnc?: string;
+}
+
+/**
+ * Stores a token pair only if the row is still the one the caller read (compare-and-set): a token
+ * refresh never writes into a link made again meanwhile, and key rotation never overwrites a refresh.
+ * False when the row changed or is gone.
+ */
+export async function replaceUserTokens(
+  db: Db,
+  mattermostUserId: string,
+  expected: ExpectedLinkState,
+  tokens: { accessTokenEnc: string; refreshTokenEnc: string; expiresAt: number },
+): Promise<boolean> {
+  let q = db
+    .updateTable("user_links")
+    .set({ access_token: tokens.accessTokenEnc, refresh_token: tokens.refreshTokenEnc, expires_at: tokens.expiresAt, updated_at: new Date().toISOString() })
+    .where("mattermost_user_id", "=", mattermostUserId);
+  if (expected.createdAt !== undefined) q = q.where("created_at", "=", expected.createdAt);
+  if (expected.accessTokenEnc !== undefined) q = q.where("access_token", "=", expected.accessTokenEnc);
+  if (expected.refreshTokenEnc !== undefined) q = q.where("refresh_token", "=", expected.refreshTokenEnc);
+  const result = await q.executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Deletes the link only if it is still the one the caller read (see replaceUserTokens). */
+export async function deleteUserLinkIf(db: Db, mattermostUserId: string, expected: ExpectedLinkState): Promise<boolean> {
+  let q = db.deleteFrom("user_links").where("mattermost_user_id", "=", mattermostUserId);
+  if (expected.createdAt !== undefined) q = q.where("created_at", "=", expected.createdAt);
+  if (expected.accessTokenEnc !== undefined) q = q.where("access_token", "=", expected.accessTokenEnc);
+  if (expected.refreshTokenEnc !== undefined) q = q.where("refresh_token", "=", expected.refreshTokenEnc);
+  const result = await q.executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
 export async function findUserLink(db: Db, mattermostUserId: string): Promise<UserLink | undefined> {
   const row = await db.selectFrom("user_links").selectAll().where("mattermost_user_id", "=", mattermostUserId).executeTakeFirst();
   return row ? fromRow(row) : undefined;

@@ -1,24 +1,12 @@
 // The spine end to end: the real server (HTTP, Redis queues, SQLite file, workers) against the
 // Mattermost simulator. Channels subscribe through the slash command; GitLab's published payloads go
 // through POST /webhooks/gitlab; each becomes exactly one post per subscribed channel.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadConfig, type Config } from "../../src/config.js";
-import { createLogger } from "../../src/logger.js";
-import { startBot, type RunningBot } from "../../src/main.js";
-import { jobCounts } from "../../src/queue/admin.js";
-import { openQueues } from "../../src/queue/queues.js";
-import { sqliteFileUrl } from "../support/db.js";
+import { startHarness, type BotHarness } from "../support/bot-harness.js";
 import { fixture, fixtureEntry, fixtureText } from "../support/fixtures.js";
-import { startMattermostSim, type MattermostSim, type SimChannel } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
+import type { MattermostSim, SimChannel } from "../support/mattermost-sim.js";
 import { waitFor } from "../support/wait.js";
 
-const SECRET = "e2e-webhook-secret";
-const COMMAND_TOKEN = "e2e-command-token";
 const ALL_FEATURES =
   "issues,merges,pushes,issue_comments,merge_request_comments,commit_comments,snippet_comments,pipelines,jobs,tags,releases,deployments,wiki";
 
@@ -41,97 +29,34 @@ const CASES: { file: string; path: string; body?: string }[] = [
 ];
 
 describe("GitLab webhooks become Mattermost posts", () => {
+  let h: BotHarness;
   let sim: MattermostSim;
-  let bot: RunningBot;
-  let config: Config;
-  let base: string;
-  const prefix = uniquePrefix("e2e");
   const projectChannels = new Map<string, SimChannel>();
   let groupChannel: SimChannel;
   let elsewhere: SimChannel;
-
-  async function command(channel: SimChannel, userId: string, text: string) {
-    const res = await fetch(`${base}/mattermost/command`, {
-      method: "POST",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        token: COMMAND_TOKEN,
-        team_id: channel.team_id,
-        team_domain: "team",
-        channel_id: channel.id,
-        channel_name: channel.name,
-        user_id: userId,
-        user_name: "admin",
-        command: "/gitlab",
-        text,
-        response_url: `${base}/unused`,
-        trigger_id: "t",
-      }),
-    });
-    expect(res.status).toBe(200);
-    return (await res.json()) as { response_type: string; text: string };
-  }
-
-  function hook(body: string, headers: Record<string, string>) {
-    return fetch(`${base}/webhooks/gitlab`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", "X-Gitlab-Token": SECRET, ...headers },
-      body,
-    });
-  }
-
-  async function drained() {
-    const redis = new Redis(redisUrl);
-    const queues = openQueues(redis, prefix);
-    try {
-      const stats = await jobCounts(queues);
-      return Object.values(stats).every((s) => s.waiting + s.active + s.delayed + s.prioritized === 0);
-    } finally {
-      await queues.events.close();
-      await queues.deliveries.close();
-      redis.disconnect();
-    }
-  }
+  const hook = (body: string, headers: Record<string, string>) => h.hook(body, headers);
+  const drained = () => h.drained();
 
   beforeAll(async () => {
-    sim = await startMattermostSim();
-    const team = sim.addTeam("team");
-    const admin = sim.addUser({ username: "admin", roles: "system_user system_admin" });
-    config = {
-      ...loadConfig({
-        MATTERMOST_URL: sim.url,
-        MATTERMOST_BOT_TOKEN: sim.botToken,
-        MATTERMOST_COMMAND_TOKENS: COMMAND_TOKEN,
-        GITLAB_WEBHOOK_SECRET: SECRET,
-        REDIS_URL: redisUrl,
-        QUEUE_PREFIX: prefix,
-        DATABASE_URL: sqliteFileUrl(mkdtempSync(join(tmpdir(), "gmm-e2e-"))),
-        LOG_LEVEL: "silent",
-      }),
-      port: 0,
-    };
-    bot = await startBot(config, createLogger("silent"));
-    base = `http://127.0.0.1:${bot.port}`;
-
+    h = await startHarness();
+    sim = h.sim;
     for (const path of new Set(CASES.map((c) => c.path))) {
-      const channel = sim.addChannel({ name: path.replace(/\W/g, "-"), team_id: team.id });
+      const channel = sim.addChannel({ name: path.replace(/\W/g, "-"), team_id: h.team.id });
       projectChannels.set(path, channel);
-      const reply = await command(channel, admin.id, `subscriptions add ${path} ${ALL_FEATURES}`);
+      const reply = await h.command(channel, h.admin, `subscriptions add ${path} ${ALL_FEATURES}`);
       expect(reply.response_type).toBe("in_channel");
     }
-    groupChannel = sim.addChannel({ name: "all-groups", team_id: team.id });
+    groupChannel = sim.addChannel({ name: "all-groups", team_id: h.team.id });
     for (const group of new Set(CASES.map((c) => c.path.split("/")[0]!))) {
-      await command(groupChannel, admin.id, `subscriptions add ${group} ${ALL_FEATURES}`);
+      await h.command(groupChannel, h.admin, `subscriptions add ${group} ${ALL_FEATURES}`);
     }
-    elsewhere = sim.addChannel({ name: "elsewhere", team_id: team.id });
-    await command(elsewhere, admin.id, `subscriptions add other-group/gitlab-test ${ALL_FEATURES}`);
+    elsewhere = sim.addChannel({ name: "elsewhere", team_id: h.team.id });
+    await h.command(elsewhere, h.admin, `subscriptions add other-group/gitlab-test ${ALL_FEATURES}`);
     sim.reset();
   });
 
   afterAll(async () => {
-    await bot?.stop();
-    await sim?.close();
-    await dropPrefix(prefix);
+    await h?.stop();
   });
 
   it("posts each event once per subscribed channel, though GitLab sent it twice and a second hook sent it again", async () => {
@@ -167,7 +92,7 @@ describe("GitLab webhooks become Mattermost posts", () => {
     const before = sim.posts().length;
     const body = fixtureText("push.json").replace('"after": "', '"after": "ffff');
     expect((await hook(body, { "X-Gitlab-Event": "Push Hook", "X-Gitlab-Token": "wrong-secret" })).status).toBe(401);
-    const missing = await fetch(`${base}/webhooks/gitlab`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+    const missing = await fetch(`${h.base}/webhooks/gitlab`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
     expect(missing.status).toBe(401);
     expect((await hook('{"object_kind": "push",', { "X-Gitlab-Event": "Push Hook" })).status).toBe(400);
     await waitFor(drained, 10_000, "queues to drain");
@@ -183,11 +108,11 @@ describe("GitLab webhooks become Mattermost posts", () => {
   });
 
   it("reports health, readiness and metrics", async () => {
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    const ready = await fetch(`${base}/readyz`);
+    expect((await fetch(`${h.base}/healthz`)).status).toBe(200);
+    const ready = await fetch(`${h.base}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toMatchObject({ redis: true, database: true });
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    const metrics = await (await fetch(`${h.base}/metrics`)).text();
     expect(metrics).toMatch(/gitlab_webhooks_received_total\{kind="push"\} 3/);
     expect(metrics).toMatch(/queue_jobs\{queue="deliveries",state="completed"\}/);
     expect(metrics).toMatch(/webhook_to_post_seconds_count [1-9]/);

@@ -30,6 +30,7 @@ describe("merge request", () => {
       confidential: false,
       actorUsername: "root",
       threadKey: "gitlabhq/gitlab-test!1",
+      threadUpdate: { state: "opened" },
     });
     const common = {
       color: "#1f78d1",
@@ -117,6 +118,19 @@ describe("merge request", () => {
   it("gives one notification per meaningful change of one update", () => {
     const ns = mergeRequest(withAction("update", { draft: { previous: true, current: false }, reviewers: { previous: [], current: [user2] } }));
     expect(ns.map((n) => n.eventKey)).toEqual(["merge_request/99/update.ready/20131203T172334Z", "merge_request/99/update.reviewers/20131203T172334Z"]);
+  });
+
+  it.each([
+    ["open", { draft: true }, { state: "draft" }],
+    ["reopen", {}, { state: "opened" }],
+    ["close", {}, { state: "closed" }],
+    ["merge", {}, { state: "merged" }],
+    ["approved", {}, { approvedBy: "root" }],
+    ["approval", {}, { approvedBy: "root" }],
+    ["unapproved", {}, { unapprovedBy: "root" }],
+  ])("tells the thread's root what %s changed", (action, extra, update) => {
+    const n = only(mergeRequest({ ...base, object_attributes: { ...base.object_attributes, action, ...extra } }));
+    expect(n.threadUpdate).toEqual(update);
   });
 
   it("comes out of notificationsFor the same", () => {

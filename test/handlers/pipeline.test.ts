@@ -25,6 +25,7 @@ describe("pipeline", () => {
       actorUsername: "root",
       status: "success",
       threadKey: "gitlab-org/gitlab-test!1",
+      threadUpdate: { pipeline: { status: "success", url: "http://example.com/gitlab-org/gitlab-test/-/pipelines/31" } },
     });
     const common = {
       color: "#108548",

@@ -20,7 +20,7 @@ const quickRetry = { attempts: 5, backoff: { type: "fixed", delay: 100 } } as co
 function job(channelId: string, eventKey: string, extra: Partial<DeliveryJobData> = {}): { id: string; data: DeliveryJobData } {
   return {
     id: deliveryJobId(eventKey, channelId),
-    data: { channelId, eventKey, confidential: false, post: { message: `event ${eventKey}` }, receivedAt: Date.now(), ...extra },
+    data: { channelId, eventKey, confidential: false, post: { message: `event ${eventKey}` }, locale: "en", receivedAt: Date.now(), ...extra },
   };
 }
 

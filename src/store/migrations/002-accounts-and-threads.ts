@@ -48,6 +48,8 @@ export const accountsAndThreads: Migration = {
       .addColumn("ref", "text", (c) => c.notNull())
       .addColumn("status", "text", (c) => c.notNull())
       .addColumn("pipeline_id", "bigint", (c) => c.notNull())
+      // The status before this pipeline: a retried event job reads the same answer again.
+      .addColumn("previous_status", "text")
       .addPrimaryKeyConstraint("ref_statuses_pk", ["project_path", "ref"])
       .execute();
   },
