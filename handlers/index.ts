@@ -1,29 +1,43 @@
-// The registry: one line per GitLab event kind (payload `object_kind`), each with the schema its
-// payload is checked against and its pure handler. A kind spelled wrong, or a handler that takes
-// another kind's payload, fails to compile.
+// The registry: one line per GitLab event kind (payload `object_kind`; for group events, which have
+// none, the kind their `event_name` maps to), each with the schema its payload is checked against and
+// its pure handler. A kind spelled wrong, or a handler that takes another kind's payload, fails to compile.
 import type { z } from "zod";
 import type { Notification } from "../src/notification.js";
+import { accessToken } from "./access-token.js";
 import { PayloadError } from "./common.js";
 import { deployment } from "./deployment.js";
+import { featureFlag } from "./feature-flag.js";
 import { issue } from "./issue.js";
 import { job } from "./job.js";
+import { member } from "./member.js";
 import { mergeRequest } from "./merge-request.js";
+import { milestone } from "./milestone.js";
 import { note } from "./note.js";
 import {
+  accessTokenPayload,
   deploymentPayload,
+  featureFlagPayload,
   issuePayload,
   jobPayload,
+  memberPayload,
   mergeRequestPayload,
+  milestonePayload,
   notePayload,
   pipelinePayload,
+  projectEventPayload,
   pushPayload,
   releasePayload,
+  subgroupPayload,
+  vulnerabilityPayload,
   wikiPagePayload,
 } from "./payloads.js";
 import { pipeline } from "./pipeline.js";
+import { projectEvent } from "./project.js";
 import { push } from "./push.js";
 import { release } from "./release.js";
+import { subgroup } from "./subgroup.js";
 import { tagPush } from "./tag-push.js";
+import { vulnerability } from "./vulnerability.js";
 import { wikiPage } from "./wiki-page.js";
 
 export { PayloadError };
@@ -40,6 +54,13 @@ const schemas = {
   deployment: deploymentPayload,
   release: releasePayload,
   wiki_page: wikiPagePayload,
+  milestone: milestonePayload,
+  feature_flag: featureFlagPayload,
+  access_token: accessTokenPayload,
+  vulnerability: vulnerabilityPayload,
+  member: memberPayload,
+  project: projectEventPayload,
+  subgroup: subgroupPayload,
 } as const;
 
 export type EventKind = keyof typeof schemas;
@@ -58,6 +79,13 @@ const handlers = {
   deployment,
   release,
   wiki_page: wikiPage,
+  milestone,
+  feature_flag: featureFlag,
+  access_token: accessToken,
+  vulnerability,
+  member,
+  project: projectEvent,
+  subgroup,
 } satisfies { [K in EventKind]: Handler<K> };
 
 export const EVENT_KINDS = Object.keys(handlers) as EventKind[];
@@ -75,12 +103,28 @@ const HEADER_KINDS: Record<string, string> = {
   "Resource Access Token Hook": "access_token",
 };
 
-/** The kind of an event: payload `object_kind`, else `event_name`, else the X-Gitlab-Event header ("Push Hook" -> push). */
+/** Group-hook events that carry no object_kind: their `event_name` -> kind. */
+const EVENT_NAME_KINDS: Record<string, EventKind> = {
+  user_add_to_group: "member",
+  user_update_for_group: "member",
+  user_remove_from_group: "member",
+  user_access_request_to_group: "member",
+  user_access_request_denied_for_group: "member",
+  project_create: "project",
+  project_destroy: "project",
+  subgroup_create: "subgroup",
+  subgroup_destroy: "subgroup",
+};
+
+/**
+ * The kind of an event: payload `object_kind`, else its `event_name` (mapped to a kind where we know
+ * it, else as it is), else the X-Gitlab-Event header ("Push Hook" -> push).
+ */
 export function eventKindOf(payload: unknown, eventHeader?: string): string | undefined {
   if (payload && typeof payload === "object") {
     const { object_kind: objectKind, event_name: eventName } = payload as Record<string, unknown>;
     if (typeof objectKind === "string" && objectKind !== "") return objectKind;
-    if (typeof eventName === "string" && eventName !== "") return eventName;
+    if (typeof eventName === "string" && eventName !== "") return Object.hasOwn(EVENT_NAME_KINDS, eventName) ? EVENT_NAME_KINDS[eventName] : eventName;
   }
   const header = eventHeader?.trim();
   if (!header) return undefined;
@@ -114,12 +158,14 @@ export function handlerFor<K extends EventKind>(kind: K): Handler<K> {
 export function notificationsFor(
   payload: unknown,
   eventHeader?: string,
-): { kind: string | undefined; known: boolean; notifications: Notification[] } {
+): { kind: string | undefined; known: boolean; notifications: Notification[]; parsed?: unknown } {
   const kind = eventKindOf(payload, eventHeader);
   if (!isKnownKind(kind)) return { kind, known: false, notifications: [] };
-  return { kind, known: true, notifications: run(kind, payload) };
+  const parsed = parsePayload(kind, payload);
+  // `parsed` is the payload as the handler saw it (for handlers/recipients/, which read the same fields).
+  return { kind, known: true, notifications: run(kind, parsed), parsed };
 }
 
-function run<K extends EventKind>(kind: K, payload: unknown): Notification[] {
-  return handlerFor(kind)(parsePayload(kind, payload));
+function run<K extends EventKind>(kind: K, parsed: PayloadOf<K>): Notification[] {
+  return handlerFor(kind)(parsed);
 }

@@ -7,6 +7,7 @@ import { z } from "zod";
 const text = z.string().nullish();
 const flag = z.boolean().nullish();
 const count = z.number().nullish();
+const ids = z.array(z.number()).nullish();
 
 const user = z.object({
   id: count,
@@ -50,6 +51,7 @@ export const pushPayload = z.object({
   ref: z.string().min(1),
   ref_protected: flag,
   checkout_sha: text,
+  user_id: count,
   user_name: text,
   user_username: text,
   user_avatar: text,
@@ -80,9 +82,21 @@ export const issuePayload = z.object({
     updated_at: text,
     type: text,
     labels,
+    /** Who the issue concerns personally (handlers/recipients/). */
+    author_id: count,
+    assignee_ids: ids,
   }),
   labels,
   assignees: z.array(user).nullish(),
+  /** On `update`: what changed (only the parts `issue_updates` posts about). */
+  changes: z
+    .object({
+      labels: z.object({ previous: labels, current: labels }).nullish(),
+      assignees: z.object({ previous: z.array(user).nullish(), current: z.array(user).nullish() }).nullish(),
+      due_date: z.object({ previous: text, current: text }).nullish(),
+      description: z.object({ previous: text, current: text }).nullish(),
+    })
+    .nullish(),
 });
 export type IssuePayload = z.infer<typeof issuePayload>;
 
@@ -102,8 +116,12 @@ export const notePayload = z.object({
     updated_at: text,
     commit_id: text,
   }),
-  issue: z.object({ iid: z.number(), title: text, confidential: flag, labels, url: text, type: text }).nullish(),
-  merge_request: z.object({ iid: z.number(), title: text, labels, url: text }).nullish(),
+  issue: z
+    .object({ iid: z.number(), title: text, confidential: flag, labels, url: text, type: text, author_id: count, assignee_ids: ids, assignee_id: count })
+    .nullish(),
+  merge_request: z
+    .object({ iid: z.number(), title: text, labels, url: text, author_id: count, assignee_ids: ids, assignee_id: count, reviewer_ids: ids })
+    .nullish(),
   commit: commit.nullish(),
   snippet: z.object({ id: z.number(), title: text, url: text }).nullish(),
 });
@@ -129,12 +147,18 @@ export const mergeRequestPayload = z.object({
     draft: flag,
     work_in_progress: flag,
     labels,
+    /** Who the merge request concerns personally (handlers/recipients/). */
+    author_id: count,
+    assignee_ids: ids,
+    reviewer_ids: ids,
   }),
   labels,
   changes: z
     .object({
       draft: z.object({ previous: flag, current: flag }).nullish(),
       reviewers: userChange.nullish(),
+      assignees: userChange.nullish(),
+      description: z.object({ previous: text, current: text }).nullish(),
     })
     .nullish(),
   assignees: z.array(user).nullish(),
@@ -246,3 +270,121 @@ export const wikiPagePayload = z.object({
   }),
 });
 export type WikiPagePayload = z.infer<typeof wikiPagePayload>;
+
+export const milestonePayload = z.object({
+  project,
+  object_attributes: z.object({
+    id: z.number(),
+    iid: count,
+    title: z.string(),
+    description: text,
+    state: text,
+    created_at: text,
+    updated_at: text,
+    start_date: text,
+    due_date: text,
+  }),
+  action: z.string(),
+});
+export type MilestonePayload = z.infer<typeof milestonePayload>;
+
+/** No action and no time: `active` says whether the flag was turned on or off. */
+export const featureFlagPayload = z.object({
+  project,
+  user: user.nullish(),
+  object_attributes: z.object({
+    id: z.number(),
+    name: z.string(),
+    description: text,
+    active: z.boolean(),
+  }),
+});
+export type FeatureFlagPayload = z.infer<typeof featureFlagPayload>;
+
+/** A project or group access token about to expire (`event_name: "expiring_access_token"`). */
+export const accessTokenPayload = z
+  .object({
+    project: project.nullish(),
+    group: z.object({ group_id: count, group_name: text, group_path: text, full_path: z.string().min(1) }).nullish(),
+    object_attributes: z.object({
+      id: z.number(),
+      name: z.string(),
+      created_at: text,
+      expires_at: z.string().min(1),
+      /** Newer GitLab warns more than once ("7d", "30d", "60d"). */
+      interval: text,
+    }),
+    event_name: text,
+  })
+  .refine((p) => Boolean(p.project || p.group), { message: "needs a project or a group", path: ["project"] });
+export type AccessTokenPayload = z.infer<typeof accessTokenPayload>;
+
+/**
+ * The project of a GitLab URL such as `https://host/group/project/-/security/vulnerabilities/1`: its
+ * path and web URL, or undefined when the URL has no `/-/` part below a project.
+ */
+export function projectOfObjectUrl(url: string): { path: string; webUrl: string } | undefined {
+  const m = /^(https?:\/\/[^/?#\s]+)\/([^?#\s]+?)\/-\//i.exec(url.trim());
+  if (!m) return undefined;
+  const path = m[2] as string;
+  if (path.split("/").some((part) => part === "" || part === "." || part === "..")) return undefined;
+  return { path, webUrl: `${m[1]}/${path}` };
+}
+
+/** No project object: the project is read from the vulnerability's URL. */
+export const vulnerabilityPayload = z.object({
+  object_attributes: z.object({
+    url: z.string().refine((u) => projectOfObjectUrl(u) !== undefined, "not the URL of a vulnerability in a project"),
+    title: z.string(),
+    state: text,
+    severity: text,
+    project_id: count,
+    created_at: text,
+    updated_at: text,
+  }),
+});
+export type VulnerabilityPayload = z.infer<typeof vulnerabilityPayload>;
+
+/** Group member events (group hooks; no object_kind). `group_path` is the group's own path segment. */
+export const memberPayload = z.object({
+  event_name: z.string(),
+  group_name: text,
+  group_path: z.string().min(1),
+  group_id: z.number(),
+  user_username: text,
+  user_name: text,
+  user_id: z.number(),
+  group_access: text,
+  expires_at: text,
+  created_at: text,
+  updated_at: text,
+});
+export type MemberPayload = z.infer<typeof memberPayload>;
+
+/** A project created or deleted in a group (group hooks; no object_kind). */
+export const projectEventPayload = z.object({
+  event_name: z.string(),
+  name: text,
+  path: text,
+  path_with_namespace: z.string().min(1),
+  project_id: z.number(),
+  owners: z.array(z.object({ name: text })).nullish(),
+  project_visibility: text,
+  created_at: text,
+  updated_at: text,
+});
+export type ProjectEventPayload = z.infer<typeof projectEventPayload>;
+
+/** A subgroup created or deleted in a group (group hooks; no object_kind). */
+export const subgroupPayload = z.object({
+  event_name: z.string(),
+  name: text,
+  path: text,
+  full_path: z.string().min(1),
+  group_id: z.number(),
+  parent_name: text,
+  parent_full_path: z.string().min(1),
+  created_at: text,
+  updated_at: text,
+});
+export type SubgroupPayload = z.infer<typeof subgroupPayload>;

@@ -22,6 +22,7 @@ export const FEATURES = [
   "vulnerabilities",
   "members",
   "projects",
+  "issue_updates",
 ] as const;
 export type Feature = (typeof FEATURES)[number];
 

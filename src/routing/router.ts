@@ -12,7 +12,7 @@ export function ancestorPaths(projectPath: string): string[] {
   return paths;
 }
 
-const LABELLED: ReadonlySet<Feature> = new Set(["issues", "merges", "issue_comments", "merge_request_comments"]);
+const LABELLED: ReadonlySet<Feature> = new Set(["issues", "issue_updates", "merges", "issue_comments", "merge_request_comments"]);
 const ON_BRANCH: ReadonlySet<Feature> = new Set(["pushes", "pipelines", "jobs", "deployments"]);
 /** Pipeline statuses that `pipelines:failed` lets through ("fixed" is a success right after a failure). */
 const FAILED_OR_FIXED = new Set(["failed", "fixed"]);

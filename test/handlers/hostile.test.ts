@@ -27,10 +27,16 @@ const job = raw("job.json");
 const mr = raw("merge_request.json");
 const noteIssue = raw("note_issue.json");
 const release = raw("release.json");
+const issue = raw("issue.json");
+const milestone = raw("milestone.json");
+const featureFlag = raw("feature_flag.json");
 const user2 = { id: 7, name: "User2", username: "user2", avatar_url: "http://www.gravatar.com/avatar/2" };
 
-/** Every payload shape that posts something: the fixtures, and variations for the actions they lack. */
-const CASES: [string, JsonObject, string][] = [
+/**
+ * Every payload shape that posts something: the fixtures, and variations for the actions they lack.
+ * A fourth element names fields that decide whether anything is posted, kept as published.
+ */
+const CASES: [string, JsonObject, string, string[]?][] = [
   ["push", push, "Push Hook"],
   ["push new branch", { ...push, before: ZERO }, "Push Hook"],
   ["push deleted branch", { ...push, after: ZERO, commits: [], total_commits_count: 0 }, "Push Hook"],
@@ -70,6 +76,34 @@ const CASES: [string, JsonObject, string][] = [
   ["wiki page", raw("wiki_page.json"), "Wiki Page Hook"],
   ["wiki page updated", withAttrs("wiki_page.json", { action: "update" }), "Wiki Page Hook"],
   ["wiki page deleted", withAttrs("wiki_page.json", { action: "delete" }), "Wiki Page Hook"],
+  // Labels only added: hostile titles that all read the same are still a change.
+  [
+    "issue labels changed",
+    withAttrs("issue.json", { action: "update" }, { changes: { labels: { previous: [], current: (at(at(issue, "changes"), "labels").current as Json[]) } } }),
+    "Issue Hook",
+  ],
+  [
+    "issue assignees and due date changed",
+    withAttrs("issue.json", { action: "update", confidential: true }, { changes: { ...at(issue, "changes"), assignees: { previous: [], current: [user2] }, due_date: { previous: null, current: "2024-03-01" } } }),
+    "Issue Hook",
+  ],
+  ["milestone", milestone, "Milestone Hook"],
+  ["milestone closed", { ...milestone, action: "close" }, "Milestone Hook"],
+  ["milestone reopened", { ...milestone, action: "reopen" }, "Milestone Hook"],
+  ["feature flag on", featureFlag, "Feature Flag Hook"],
+  ["feature flag off", withAttrs("feature_flag.json", { active: false }), "Feature Flag Hook"],
+  ["project access token", raw("access_token_project.json"), "Resource Access Token Hook"],
+  ["group access token", withAttrs("access_token_group.json", { interval: "7d" }), "Resource Access Token Hook"],
+  ["vulnerability", raw("vulnerability.json"), "Vulnerability Hook", ["created_at", "updated_at"]],
+  ["member added", raw("member_add_to_group.json"), "Member Hook"],
+  ["member updated", raw("member_update_for_group.json"), "Member Hook"],
+  ["member removed", raw("member_remove_from_group.json"), "Member Hook"],
+  ["member access requested", raw("member_access_request_to_group.json"), "Member Hook"],
+  ["member access denied", raw("member_access_request_denied_for_group.json"), "Member Hook"],
+  ["project created", raw("project_create.json"), "Project Hook"],
+  ["project deleted", raw("project_destroy.json"), "Project Hook"],
+  ["subgroup created", raw("subgroup_create.json"), "Subgroup Hook"],
+  ["subgroup deleted", raw("subgroup_destroy.json"), "Subgroup Hook"],
 ];
 
 /** Fields that say what happened (enums, shas), not what people wrote. */
@@ -88,14 +122,14 @@ function urlsOf(value: Json, out: string[] = []): string[] {
   return out;
 }
 
-/** Replaces every user-controlled string with the next hostile string (cycling). */
-function poison(value: Json, hostile: string[], counter: { i: number }, key = ""): Json {
+/** Replaces every user-controlled string with the next hostile string (cycling); `keep` names more fields to leave. */
+function poison(value: Json, hostile: string[], counter: { i: number }, key = "", keep: readonly string[] = []): Json {
   if (typeof value === "string") {
-    if (STRUCTURAL.has(key) || isUrlKey(key)) return value;
+    if (STRUCTURAL.has(key) || isUrlKey(key) || keep.includes(key)) return value;
     return hostile[counter.i++ % hostile.length] ?? value;
   }
-  if (Array.isArray(value)) return value.map((v) => poison(v, hostile, counter, key));
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, poison(v, hostile, counter, k)]));
+  if (Array.isArray(value)) return value.map((v) => poison(v, hostile, counter, key, keep));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, poison(v, hostile, counter, k, keep)]));
   return value;
 }
 
@@ -167,8 +201,9 @@ function textsOf(post: PostContent): { markdown: string[]; plain: string[]; urls
   return { markdown, plain, urls };
 }
 
+/** A payload URL, a page below one, or the project page of one (".../group/project" of ".../group/project/-/..."). */
 function fromPayload(url: string, allowed: string[]): boolean {
-  return allowed.some((base) => url === base || url.startsWith(base.replace(/\/+$/, "") + "/") || url.startsWith(base + "#"));
+  return allowed.some((base) => url === base || url.startsWith(base.replace(/\/+$/, "") + "/") || url.startsWith(base + "#") || base.startsWith(url + "/-/"));
 }
 
 function checkPost(post: PostContent, allowed: string[]): void {
@@ -213,8 +248,8 @@ describe("hostile payloads", () => {
 
   it("no handler, in any language, lets user text ping, link, embed, inject HTML or overflow", () => {
     fc.assert(
-      fc.property(fc.constantFrom(...CASES), fc.array(hostileString, { minLength: 1, maxLength: 25 }), ([, payload, header], hostile) => {
-        const poisoned = poison(payload, hostile, { i: 0 });
+      fc.property(fc.constantFrom(...CASES), fc.array(hostileString, { minLength: 1, maxLength: 25 }), ([, payload, header, keep], hostile) => {
+        const poisoned = poison(payload, hostile, { i: 0 }, "", keep);
         const { notifications } = notificationsFor(poisoned, header);
         expect(notifications.length).toBeGreaterThan(0);
         const allowed = urlsOf(payload);

@@ -5,7 +5,26 @@ import { fixtureIndex, rawFixture } from "./fixtures.js";
 describe("handler registry", () => {
   it("knows the kinds the bot posts about", () => {
     expect([...EVENT_KINDS].sort()).toEqual(
-      ["build", "deployment", "issue", "merge_request", "note", "pipeline", "push", "release", "tag_push", "wiki_page", "work_item"].sort(),
+      [
+        "access_token",
+        "build",
+        "deployment",
+        "feature_flag",
+        "issue",
+        "member",
+        "merge_request",
+        "milestone",
+        "note",
+        "pipeline",
+        "project",
+        "push",
+        "release",
+        "subgroup",
+        "tag_push",
+        "vulnerability",
+        "wiki_page",
+        "work_item",
+      ].sort(),
     );
     expect(isKnownKind("push")).toBe(true);
     expect(isKnownKind("toString")).toBe(false);
@@ -14,7 +33,8 @@ describe("handler registry", () => {
 
   it("reads the kind from object_kind, else event_name, else the X-Gitlab-Event header", () => {
     expect(eventKindOf({ object_kind: "push", event_name: "push" })).toBe("push");
-    expect(eventKindOf({ event_name: "user_add_to_group" }, "Member Hook")).toBe("user_add_to_group");
+    expect(eventKindOf({ event_name: "user_add_to_group" }, "Member Hook")).toBe("member");
+    expect(eventKindOf({ object_kind: "access_token", event_name: "expiring_access_token" })).toBe("access_token");
     expect(eventKindOf({}, "Push Hook")).toBe("push");
     expect(eventKindOf({}, "Tag Push Hook")).toBe("tag_push");
     expect(eventKindOf({}, "Merge Request Hook")).toBe("merge_request");
@@ -22,6 +42,13 @@ describe("handler registry", () => {
     expect(eventKindOf({}, "Job Hook")).toBe("build");
     expect(eventKindOf({}, "Confidential Issue Hook")).toBe("issue");
     expect(eventKindOf({}, "Confidential Note Hook")).toBe("note");
+    expect(eventKindOf({}, "Milestone Hook")).toBe("milestone");
+    expect(eventKindOf({}, "Feature Flag Hook")).toBe("feature_flag");
+    expect(eventKindOf({}, "Resource Access Token Hook")).toBe("access_token");
+    expect(eventKindOf({}, "Vulnerability Hook")).toBe("vulnerability");
+    expect(eventKindOf({}, "Member Hook")).toBe("member");
+    expect(eventKindOf({}, "Project Hook")).toBe("project");
+    expect(eventKindOf({}, "Subgroup Hook")).toBe("subgroup");
     expect(eventKindOf(null)).toBeUndefined();
     expect(eventKindOf("push")).toBeUndefined();
     expect(eventKindOf({ object_kind: 42 }, " ")).toBeUndefined();
@@ -35,6 +62,32 @@ describe("handler registry", () => {
       const result = notificationsFor(payload, entry.x_gitlab_event);
       expect(result.known, entry.file).toBe(isKnownKind(kind));
       if (!result.known) expect(result.notifications).toEqual([]);
+    }
+  });
+
+  it("maps every group-hook event_name GitLab documents to its kind, and leaves others as they are", () => {
+    const kinds = {
+      user_add_to_group: "member",
+      user_update_for_group: "member",
+      user_remove_from_group: "member",
+      user_access_request_to_group: "member",
+      user_access_request_denied_for_group: "member",
+      project_create: "project",
+      project_destroy: "project",
+      subgroup_create: "subgroup",
+      subgroup_destroy: "subgroup",
+    };
+    for (const [eventName, kind] of Object.entries(kinds)) expect(eventKindOf({ event_name: eventName }), eventName).toBe(kind);
+    expect(eventKindOf({ event_name: "repository_update" })).toBe("repository_update");
+    expect(eventKindOf({ event_name: "toString" })).toBe("toString");
+    expect(notificationsFor({ event_name: "repository_update" })).toEqual({ kind: "repository_update", known: false, notifications: [] });
+  });
+
+  it("posts one notification for every fixture of a kind it knows (but a job that passed)", () => {
+    const expected: Record<string, number | "unknown"> = { "emoji.json": "unknown", "job.json": 0 };
+    for (const entry of fixtureIndex) {
+      const result = notificationsFor(rawFixture(entry.file), entry.x_gitlab_event);
+      expect(result.known ? result.notifications.length : "unknown", entry.file).toBe(expected[entry.file] ?? 1);
     }
   });
 

@@ -4,7 +4,7 @@ import { ancestorPaths, routeToChannels } from "../../src/routing/router.js";
 import type { Subscription } from "../../src/store/subscriptions.js";
 
 function sub(channel: string, path: string, features = ""): Subscription {
-  return { id: `${channel}-${path}`, channel_id: channel, team_id: null, path, features, created_by: "test", created_at: "" };
+  return { id: `${channel}-${path}`, channel_id: channel, team_id: null, path, features, created_by: "test", created_at: "", kind: null, visibility: null };
 }
 
 function note(overrides: Partial<Notification>): Notification {
