@@ -1,7 +1,12 @@
 // The `/gitlab` command table and the parser in front of it. A new command is one file exporting a
 // `Command` and one line in `commands` below; the table also drives `help` and argument errors.
+import { connect } from "./connect.js";
+import { disconnect } from "./disconnect.js";
 import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
+import { me } from "./me.js";
+import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
+import { todo } from "./todo.js";
 import { CommandError, ephemeral, escapeMarkdown, type Command, type CommandContext, type CommandReply } from "./types.js";
 
 export const commands: readonly Command[] = [
@@ -9,6 +14,11 @@ export const commands: readonly Command[] = [
   subscriptionsAdd,
   subscriptionsList,
   subscriptionsDelete,
+  connect,
+  disconnect,
+  me,
+  todo,
+  settingsCommand,
 ];
 
 assertUniqueNames(commands);

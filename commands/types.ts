@@ -1,8 +1,11 @@
 // What every `/gitlab` subcommand sees and returns. A command is one file exporting a `Command`,
 // plus one line in the table in ./index.ts (which also drives `help` and argument errors).
 import type { Config } from "../src/config.js";
+import type { GitlabAccounts, GitlabAccountsSetup } from "../src/gitlab/accounts.js";
+import { GitlabAuthError } from "../src/gitlab/tokens.js";
 import type { Logger } from "../src/logger.js";
 import type { MattermostApi } from "../src/mattermost/client.js";
+import type { PeopleServices } from "../src/people/services.js";
 import type { Db } from "../src/store/db.js";
 import { escapeInline } from "../src/text/markdown.js";
 
@@ -18,7 +21,11 @@ export interface CommandContext {
   rest: string;
   db: Db;
   mattermost: MattermostApi;
-  config: Pick<Config, "defaultLocale" | "publicUrl">;
+  config: Pick<Config, "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels">>;
+  /** Linked GitLab accounts (connect, acting as the user); absent or not ready when GitLab is not configured. */
+  gitlab?: GitlabAccountsSetup;
+  /** Personal side (profiles, reminder schedules); absent where the bot runs without it. */
+  people?: PeopleServices;
   logger: Logger;
   /** The slash command as Mattermost sent it (e.g. "/gitlab"); used in usage lines. Default "/gitlab". */
   trigger?: string;
@@ -77,4 +84,22 @@ const RESERVED_MENTIONS = new Set(["all", "channel", "here"]);
 export function mentionUser(userName: string): string {
   if (/^[a-z0-9][a-z0-9._-]*$/i.test(userName) && !RESERVED_MENTIONS.has(userName.toLowerCase())) return `@${userName}`;
   return escapeMarkdown(`@${userName}`);
+}
+
+/** The linked-accounts service, or a message naming the settings the administrator must add. */
+export function requireGitlab(ctx: Pick<CommandContext, "gitlab">): GitlabAccounts {
+  if (ctx.gitlab?.ready) return ctx.gitlab.accounts;
+  const missing = ctx.gitlab?.missing ?? ["GITLAB_URL", "GITLAB_OAUTH_CLIENT_ID", "GITLAB_OAUTH_CLIENT_SECRET", "ENCRYPTION_KEY"];
+  throw new CommandError(
+    "not_configured",
+    `This bot cannot connect GitLab accounts yet: ask your administrator to set ${missing.map((m) => `\`${m}\``).join(", ")} (see the README, "GitLab OAuth application").`,
+  );
+}
+
+/** A GitLab token problem (not connected, grant revoked, refresh busy) as a message for the person. */
+export function gitlabAuthProblem(error: unknown, trigger = "/gitlab"): CommandError | undefined {
+  if (!(error instanceof GitlabAuthError)) return undefined;
+  if (error.code === "not_connected") return new CommandError(error.code, `Your Mattermost account is not connected to GitLab. Type \`${trigger} connect\` to connect it.`);
+  if (error.code === "reconnect") return new CommandError(error.code, `${error.message} Type \`${trigger} connect\` to connect again.`);
+  return new CommandError(error.code, error.message);
 }

@@ -5,12 +5,15 @@ import { realpathSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { canonicalFeatures, parseSubscriptionPath } from "../commands/subscriptions.js";
 import { CommandError } from "../commands/types.js";
-import { ConfigError, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
+import { ConfigError, loadEncryptionKeys, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
+import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
+import { rotateTokenKeys } from "./key-rotation.js";
 import { Redis } from "ioredis";
 import { queueStats, retryFailed, JOB_STATES } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
 import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
 import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
+import { listUserLinks } from "./store/user-links.js";
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -162,6 +165,77 @@ const cliCommands: readonly CliCommand[] = [
     async run(ctx) {
       const retried = await retryFailed(await ctx.redis(), ctx.config().queuePrefix);
       ctx.io.stdout(`Retried ${retried.events} failed event job(s) and ${retried.deliveries} failed delivery job(s).`);
+    },
+  },
+  {
+    name: "preview",
+    usage: "preview <payload.json> [--lang en|zh-CN] [--event <X-Gitlab-Event>] [--format text|json]",
+    summary: "print the post(s) a webhook payload would produce (no database or Redis needed)",
+    options: ["lang", "event", "format"],
+    async run(ctx) {
+      // Loaded here: the other commands need no handlers.
+      const { previewFile, previewLocale } = await import("./preview.js");
+      if (ctx.args.length !== 1) throw new UsageError("name one payload file");
+      const lang = previewLocale(ctx.options.get("lang"));
+      if (!lang) throw new UsageError(`unknown language "${ctx.options.get("lang")}": use en or zh-CN`);
+      const format = ctx.options.get("format") ?? "text";
+      if (format !== "text" && format !== "json") throw new UsageError(`unknown format "${format}": use text or json`);
+      ctx.io.stdout(await previewFile(ctx.args[0]!, { lang, eventHeader: ctx.options.get("event"), json: format === "json" }));
+    },
+  },
+  {
+    name: "users list",
+    usage: "users list",
+    summary: "Mattermost users connected to GitLab, with their GitLab username and token expiry (never the tokens)",
+    async run(ctx) {
+      if (ctx.args.length > 0) throw new UsageError("users list takes no arguments");
+      const links = await listUserLinks(await ctx.database());
+      if (links.length === 0) {
+        ctx.io.stdout("No Mattermost user has connected a GitLab account.");
+        return;
+      }
+      const rows = [
+        ["MATTERMOST USER ID", "GITLAB USERNAME", "GITLAB ID", "TOKEN EXPIRES", "CONNECTED"],
+        ...links.map((l) => [l.mattermostUserId, l.gitlabUsername, String(l.gitlabUserId), new Date(l.expiresAt).toISOString(), l.createdAt]),
+      ];
+      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      for (const r of rows) ctx.io.stdout(r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd());
+    },
+  },
+  {
+    name: "keys rotate",
+    usage: "keys rotate [--new-key <base64>]",
+    summary: "re-encrypt every stored GitLab token under a new key (generated and printed when not given)",
+    options: ["new-key"],
+    async run(ctx) {
+      if (ctx.args.length > 0) throw new UsageError("keys rotate takes no arguments");
+      const given = ctx.options.get("new-key");
+      let newKeyText = given ?? generateKey();
+      let newKey: Buffer;
+      try {
+        newKey = parseKey(newKeyText);
+      } catch (error) {
+        if (error instanceof TokenCryptoError) throw new UsageError(`--new-key: ${error.message}`);
+        throw error;
+      }
+      newKeyText = newKey.toString("base64");
+      const keys = loadEncryptionKeys(ctx.io.env ?? readEnvironment());
+      const oldKeys = [...(keys.encryptionKey ? [keys.encryptionKey] : []), ...keys.encryptionKeysPrevious];
+      const db = await ctx.database();
+      if (oldKeys.length === 0 && (await listUserLinks(db)).length > 0) {
+        throw new Error("ENCRYPTION_KEY is not set, so the stored tokens cannot be read: set it to the key the bot uses");
+      }
+      const result = await rotateTokenKeys(db, newKey, oldKeys);
+      ctx.io.stdout(`Re-encrypted the tokens of ${result.rewritten} connected account(s) under key ${result.newKeyId}; ${result.alreadyCurrent} already were.`);
+      for (const f of result.failed) ctx.io.stderr(`could not re-encrypt the tokens of ${f.mattermostUserId} (GitLab @${f.gitlabUsername}): ${f.reason}`);
+      if (!given) ctx.io.stdout(`New key: ${newKeyText}`);
+      if (!keys.encryptionKey || keyIdOf(keys.encryptionKey) !== result.newKeyId) {
+        // The processes still run with the old key: they cannot read the rewritten tokens until they know the new one.
+        ctx.io.stdout(
+          "Set ENCRYPTION_KEY to the new key (and ENCRYPTION_KEY_PREVIOUS to the old one) on every bot process and restart them; until then they cannot read the re-encrypted tokens. To avoid that gap, set the keys first and rotate after (README, \"Rotating the encryption key\").",
+        );
+      }
+      if (result.failed.length > 0) throw new Error(`${result.failed.length} account(s) could not be re-encrypted (see above); they must connect again`);
     },
   },
   {

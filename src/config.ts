@@ -82,6 +82,11 @@ const schema = z.object({
     (v) => v === undefined || Buffer.from(v, "base64").length === 32,
     "must be 32 bytes encoded as base64 (generate one with: openssl rand -base64 32)",
   ),
+  // Older keys still accepted for decrypting stored tokens while `gitlab-mm keys rotate` runs (comma-separated).
+  ENCRYPTION_KEY_PREVIOUS: csv.refine(
+    (keys) => keys.every((k) => Buffer.from(k, "base64").length === 32),
+    "must be 32-byte base64 keys, comma-separated (the keys ENCRYPTION_KEY had before)",
+  ),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WEBHOOK_MAX_BYTES: positiveInt(26214400),
   DEFAULT_LOCALE: z.enum(LOCALES, { error: "must be en or zh-CN" }).default("en"),
@@ -109,6 +114,8 @@ export interface Config {
   queuePrefix: string;
   databaseUrl: string;
   encryptionKey?: Buffer;
+  /** Earlier encryption keys, accepted for decryption only (ENCRYPTION_KEY_PREVIOUS). */
+  encryptionKeysPrevious: Buffer[];
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   webhookMaxBytes: number;
   defaultLocale: Locale;
@@ -153,6 +160,19 @@ export function loadLocalConfig(env: Record<string, string | undefined> = readEn
   return { redisUrl: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, databaseUrl: e.DATABASE_URL, logLevel: e.LOG_LEVEL, defaultLocale: e.DEFAULT_LOCALE };
 }
 
+const keysSchema = schema.pick({ ENCRYPTION_KEY: true, ENCRYPTION_KEY_PREVIOUS: true });
+
+/** The token encryption keys alone (for `gitlab-mm keys rotate`, which needs no other setting). */
+export function loadEncryptionKeys(env: Record<string, string | undefined> = readEnvironment()): Pick<Config, "encryptionKey" | "encryptionKeysPrevious"> {
+  const result = keysSchema.safeParse(env);
+  if (!result.success) throw problemsOf(result.error, env);
+  const e = result.data;
+  return {
+    encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, "base64") : undefined,
+    encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS.map((k) => Buffer.from(k, "base64")),
+  };
+}
+
 export function loadConfig(env: Record<string, string | undefined> = readEnvironment()): Config {
   const result = schema.safeParse(env);
   if (!result.success) throw problemsOf(result.error, env);
@@ -172,6 +192,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     queuePrefix: e.QUEUE_PREFIX,
     databaseUrl: e.DATABASE_URL,
     encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, "base64") : undefined,
+    encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS.map((k) => Buffer.from(k, "base64")),
     logLevel: e.LOG_LEVEL,
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     defaultLocale: e.DEFAULT_LOCALE,

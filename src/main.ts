@@ -3,13 +3,19 @@ import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
 import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
 import { ConfigError, loadConfig, type Config } from "./config.js";
+import { setupGitlabAccounts } from "./gitlab/accounts.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMattermostClient } from "./mattermost/client.js";
+import { directMessenger } from "./mattermost/direct-message.js";
 import { createMetrics } from "./metrics.js";
+import { createProfiles } from "./people/profiles.js";
+import { createPeopleServices } from "./people/services.js";
 import { producerConnection, waitReady, workerConnection } from "./queue/connection.js";
 import { startDeliveryWorker } from "./queue/delivery-worker.js";
 import { startEventsWorker } from "./queue/events-worker.js";
+import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
+import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { createApp } from "./server.js";
 import { migrateToLatest, openDatabase } from "./store/db.js";
 import { pruneDeliveries } from "./store/deliveries.js";
@@ -39,11 +45,18 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   const queues = openQueues(producer, config.queuePrefix);
   const metrics = createMetrics({ defaults: true });
   const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
+  const gitlab = setupGitlabAccounts({ config, db, redis: producer, logger, notify: directMessenger(mattermost) });
+  if (!gitlab.ready) logger.info({ missing: gitlab.missing }, "GitLab accounts cannot be connected until these settings are set");
+  // Personal side: direct messages, digests and daily reminders (queue "personal").
+  const personalQueue = openPersonalQueue(producer, config.queuePrefix);
+  const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
+  const people = createPeopleServices({ db, queue: personalQueue, profiles });
 
   const workers: Worker[] = [];
   const workerRedis = workerConnection(config.redisUrl);
   workerRedis.on("error", (error) => logger.warn({ err: error.message }, "Redis connection problem (workers)"));
   let pruner: NodeJS.Timeout | undefined;
+  let reminderSync: NodeJS.Timeout | undefined;
   if (config.role !== "web") {
     const me = await mattermost.getMe().catch((error: Error) => {
       throw new Error(`cannot sign in to Mattermost at ${config.mattermost.url} with MATTERMOST_BOT_TOKEN: ${error.message}`);
@@ -53,10 +66,12 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         db,
         defaultLocale: config.defaultLocale,
         ignoredUsernames: config.gitlab.ignoredUsernames,
+        subscriberAccess: createSubscriberAccess({ db, redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
         connection: workerRedis,
         prefix: config.queuePrefix,
         deliveries: queues.deliveries,
         logger,
+        people: { profiles, queue: personalQueue },
       }),
       startDeliveryWorker({
         db,
@@ -68,7 +83,23 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         prefix: config.queuePrefix,
         concurrency: config.deliveryConcurrency,
       }),
+      startPersonalWorker({
+        db,
+        queue: personalQueue,
+        deliveries: queues.deliveries,
+        profiles,
+        logger,
+        gitlab: () => (gitlab.ready ? gitlab.accounts : undefined),
+        connection: workerRedis,
+        prefix: config.queuePrefix,
+      }),
     );
+    // Every linked user with reminders on gets a reminder scheduler (new links within ten minutes).
+    const syncReminders = () =>
+      syncAllReminders({ db, queue: personalQueue, profiles }).catch((e: Error) => logger.warn({ err: e.message }, "reminder schedules not synchronised"));
+    void syncReminders();
+    reminderSync = setInterval(syncReminders, 10 * 60_000);
+    reminderSync.unref();
     const prune = () => pruneDeliveries(db, Date.now() - 2 * 24 * 3600_000).catch((e: Error) => logger.warn({ err: e.message }, "pruning deliveries failed"));
     pruner = setInterval(prune, 3600_000);
     pruner.unref();
@@ -77,7 +108,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let server: ServerType | undefined;
   let port = config.port;
   if (config.role !== "worker") {
-    const app = createApp({ config, logger, metrics, db, redis: producer, queues, mattermost });
+    const app = createApp({ config, logger, metrics, db, redis: producer, queues, mattermost, gitlab, people });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: "0.0.0.0" }, (info) => {
         port = info.port;
@@ -96,9 +127,10 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
       // BullMQ's order: stop taking HTTP work, let workers finish (or hand back) their jobs, then close.
       stopping ??= (async () => {
         if (pruner) clearInterval(pruner);
+        if (reminderSync) clearInterval(reminderSync);
         if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
         await Promise.all(workers.map((w) => w.close()));
-        await Promise.all([queues.events.close(), queues.deliveries.close()]);
+        await Promise.all([queues.events.close(), queues.deliveries.close(), personalQueue.close()]);
         await Promise.allSettled([producer.quit(), workerRedis.quit()]);
         await db.destroy();
       })();

@@ -2,12 +2,15 @@
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import { missingAccountSettings, type GitlabAccountsSetup } from "./gitlab/accounts.js";
 import { commandRoutes } from "./http/command-route.js";
 import { healthRoutes } from "./http/health-routes.js";
+import { oauthRoutes } from "./http/oauth-routes.js";
 import { webhookRoutes } from "./http/webhook-route.js";
 import type { Logger } from "./logger.js";
 import type { MattermostApi } from "./mattermost/client.js";
 import type { Metrics } from "./metrics.js";
+import type { PeopleServices } from "./people/services.js";
 import type { DeliveryQueue, EventQueue } from "./queue/queues.js";
 import type { Db } from "./store/db.js";
 
@@ -19,6 +22,10 @@ export interface AppDeps {
   redis: Redis;
   queues: { events: EventQueue; deliveries: DeliveryQueue };
   mattermost: MattermostApi;
+  /** Linked GitLab accounts (OAuth routes, commands acting on GitLab); see setupGitlabAccounts. */
+  gitlab?: GitlabAccountsSetup;
+  /** The personal side for commands (`/gitlab settings`, `/gitlab todo`): profiles, reminder schedules. */
+  people?: PeopleServices;
 }
 
 export function createApp(deps: AppDeps): Hono {
@@ -28,7 +35,9 @@ export function createApp(deps: AppDeps): Hono {
     "/",
     webhookRoutes({ events: queues.events, secrets: [config.gitlab.webhookSecret], maxBytes: config.webhookMaxBytes, logger, metrics }),
   );
-  app.route("/", commandRoutes({ db, mattermost, config, logger }));
+  const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
+  app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people }));
+  app.route("/", oauthRoutes({ gitlab, logger }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {

@@ -4,16 +4,22 @@ import { Hono } from "hono";
 import { runCommand } from "../../commands/index.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { Config } from "../config.js";
+import type { GitlabAccountsSetup } from "../gitlab/accounts.js";
 import type { Logger } from "../logger.js";
 import type { MattermostApi } from "../mattermost/client.js";
+import type { PeopleServices } from "../people/services.js";
 import type { Db } from "../store/db.js";
 import { secretMatches } from "./verify-token.js";
 
 export interface CommandRouteDeps {
   db: Db;
   mattermost: MattermostApi;
-  config: Pick<Config, "mattermost" | "defaultLocale" | "publicUrl">;
+  config: Pick<Config, "mattermost" | "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels">>;
   logger: Logger;
+  /** Linked GitLab accounts, for the commands that act on GitLab. */
+  gitlab?: GitlabAccountsSetup;
+  /** The personal side (profiles, reminder schedules), for `/gitlab settings` and `/gitlab todo`. */
+  people?: PeopleServices;
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -24,7 +30,11 @@ function field(body: Record<string, unknown>, name: string): string {
 export function commandRoutes(deps: CommandRouteDeps): Hono {
   const { db, mattermost, logger } = deps;
   const tokens = deps.config.mattermost.commandTokens.filter((t) => t.length > 0);
-  const config = { defaultLocale: deps.config.defaultLocale, publicUrl: deps.config.publicUrl };
+  const config = {
+    defaultLocale: deps.config.defaultLocale,
+    publicUrl: deps.config.publicUrl,
+    allowPrivateProjectsInPublicChannels: deps.config.allowPrivateProjectsInPublicChannels ?? false,
+  };
   const app = new Hono();
 
   app.post("/mattermost/command", async (c) => {
@@ -70,6 +80,8 @@ export function commandRoutes(deps: CommandRouteDeps): Hono {
       config,
       logger: commandLogger,
       trigger,
+      gitlab: deps.gitlab,
+      people: deps.people,
     });
     commandLogger.debug({ ms: Date.now() - started, response_type: result.response_type }, "slash command answered");
     return reply({ response_type: result.response_type, text: result.text });

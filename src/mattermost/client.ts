@@ -40,7 +40,7 @@ export interface PostPatch {
 }
 
 export type ChannelInfo = Pick<Channel, "id" | "type" | "team_id" | "name" | "display_name">;
-export type UserInfo = Pick<UserProfile, "id" | "username" | "roles" | "locale">;
+export type UserInfo = Pick<UserProfile, "id" | "username" | "roles" | "locale" | "timezone">;
 
 /** What the rest of the bot may ask of Mattermost. */
 export interface MattermostApi {
@@ -53,6 +53,8 @@ export interface MattermostApi {
   getUser(userId: string): Promise<UserInfo>;
   /** Posts of a channel created or changed since a time (ms), newest first. */
   getPostsSince(channelId: string, since: number): Promise<Pick<Post, "id" | "props" | "root_id">[]>;
+  /** The direct-message channel of two users (made when it does not exist yet). */
+  createDirectChannel(userIdA: string, userIdB: string): Promise<ChannelInfo>;
 }
 
 interface RawResponse<T> {
@@ -124,6 +126,9 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     async getPostsSince(channelId, since) {
       const { data } = await call<PostList>("get", `${client.getChannelRoute(channelId)}/posts?since=${Math.floor(since)}`);
       return data.order.map((id) => data.posts[id]).filter((p): p is Post => p !== undefined);
+    },
+    async createDirectChannel(userIdA, userIdB) {
+      return (await call<Channel>("post", `${client.getChannelsRoute()}/direct`, [userIdA, userIdB])).data;
     },
   };
 }

@@ -1,5 +1,7 @@
-// Queue "deliveries": the only code that posts to Mattermost. One job per (event, channel); the job
-// id doubles as Mattermost's pending_post_id, so a create retried after a crash is not shown twice.
+// Queue "deliveries": the only code that posts to Mattermost. One job per (event, channel) or
+// (event, user) for direct messages; the job id doubles as Mattermost's pending_post_id, so a create
+// retried after a crash is not shown twice. A direct message is posted in the DM channel of the bot
+// and the user, where it threads like a channel post.
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
@@ -35,10 +37,23 @@ type StoredRootState = RootState & { deliveryId: string };
 export const DELIVERY_PROP = "gitlab_mm_delivery";
 /** How far before an interrupted attempt to look for its post (clock skew between bot and Mattermost). */
 const LOOKBACK_MS = 5 * 60_000;
+/** A delivery with its channel known (for a direct message: the DM channel). */
+type Targeted = DeliveryJobData & { channelId: string };
 
 export function createDeliverer(deps: DeliveryDeps) {
   const now = deps.now ?? Date.now;
   const channels = new Map<string, { info: ChannelInfo; at: number }>();
+  /** Mattermost user id -> DM channel id of the bot and that user (such channels never change). */
+  const directChannels = new Map<string, string>();
+
+  async function directChannel(userId: string): Promise<string> {
+    const known = directChannels.get(userId);
+    if (known) return known;
+    const channel = await deps.mattermost.createDirectChannel(deps.botUserId, userId);
+    if (directChannels.size > 50_000) directChannels.clear();
+    directChannels.set(userId, channel.id);
+    return channel.id;
+  }
 
   async function channel(id: string): Promise<ChannelInfo> {
     const cached = channels.get(id);
@@ -49,7 +64,7 @@ export function createDeliverer(deps: DeliveryDeps) {
   }
 
   /** Edits a thread's root post to show what this event changed; safe to repeat. */
-  async function updateRoot(rootId: string, data: DeliveryJobData & { threadKey: string; threadUpdate: ThreadUpdate }): Promise<void> {
+  async function updateRoot(rootId: string, data: Targeted & { threadKey: string; threadUpdate: ThreadUpdate }): Promise<void> {
     for (let attempt = 0; attempt < 5; attempt++) {
       const stored = await findRootState(deps.db, data.channelId, data.threadKey);
       if (!stored) return; // a root made before root states existed: leave it as it is
@@ -78,8 +93,12 @@ export function createDeliverer(deps: DeliveryDeps) {
   }
 
   /** Posts one delivery; returns the post id, or undefined when the post must not be made. */
-  return async function deliver(jobId: string, data: DeliveryJobData): Promise<string | undefined> {
-    if (data.confidential) {
+  return async function deliver(jobId: string, job: DeliveryJobData): Promise<string | undefined> {
+    const channelId = job.channelId ?? (job.userId ? await directChannel(job.userId) : undefined);
+    if (!channelId) throw new UnrecoverableError("delivery job names neither a channel nor a user");
+    const data: Targeted = { ...job, channelId };
+    // Direct messages were addressed to people the item concerns (the router checked); channels must be private.
+    if (data.confidential && !job.userId) {
       const info = await channel(data.channelId);
       if (info.type !== "P") {
         deps.logger.warn({ job: jobId, channel: data.channelId }, "confidential notification not posted: channel is not private");
@@ -135,7 +154,7 @@ export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; pr
           throw Worker.RateLimitError();
         }
         if (error.kind === "client") {
-          deps.logger.error({ job: job.id, channel: job.data.channelId, status: error.status, err: error.message }, "Mattermost refused the post; not retried");
+          deps.logger.error({ job: job.id, channel: job.data.channelId, user: job.data.userId, status: error.status, err: error.message }, "Mattermost refused the post; not retried");
           throw new UnrecoverableError(error.message);
         }
         throw error; // 5xx and network errors: exponential backoff
@@ -144,7 +163,7 @@ export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; pr
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
   );
   worker.on("failed", (job, error) =>
-    deps.logger.warn({ job: job?.id, channel: job?.data.channelId, err: error.message, attempts: job?.attemptsMade }, "delivery failed"),
+    deps.logger.warn({ job: job?.id, channel: job?.data.channelId, user: job?.data.userId, err: error.message, attempts: job?.attemptsMade }, "delivery failed"),
   );
   worker.on("error", (error) => deps.logger.error({ err: error.message }, "delivery worker error"));
   return worker;

@@ -1,17 +1,22 @@
 // Queue "events": one job per accepted webhook. Runs the handler (pure) and the router, then queues
-// one delivery job per (event, channel) whose id derives from what happened, so a retried event job,
-// a second bot process or the same event through another hook adds nothing new.
+// one delivery job per (event, channel) and per (event, person) whose id derives from what happened,
+// so a retried event job, a second bot process or the same event through another hook adds nothing
+// new. Direct messages for people with a digest are held for it instead (src/queue/personal.ts).
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
-import { notificationsFor, PayloadError } from "../../handlers/index.js";
+import { isKnownKind, notificationsFor, PayloadError, type EventKind, type PayloadOf } from "../../handlers/index.js";
 import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PostContent } from "../notification.js";
+import type { Profiles } from "../people/profiles.js";
+import { planPersonal, type HeldMessage } from "../people/route.js";
 import { ancestorPaths, routeToChannels } from "../routing/router.js";
+import { visibilityOfLevel, type SubscriberAccess } from "../routing/subscriber-access.js";
 import { linkNotifications } from "../routing/thread-links.js";
 import type { Db } from "../store/db.js";
 import { findSubscriptionsForPaths } from "../store/subscriptions.js";
 import { DEDUPE_TTL_MS, EVENTS_QUEUE, deliveryJobId, type DeliveryJobData, type EventJobData } from "./jobs.js";
+import { holdForDigest, type DigestWindows, type PersonalQueue } from "./personal.js";
 import type { DeliveryQueue } from "./queues.js";
 
 export interface PlannedDelivery {
@@ -23,20 +28,36 @@ export interface PlanDeps {
   db: Db;
   defaultLocale: Locale;
   ignoredUsernames: readonly string[];
+  /** Re-checks that a subscription's subscriber still may see non-public events (absent: no check). */
+  subscriberAccess?: SubscriberAccess;
+  /** Direct messages to the people an event concerns (linked accounts); without it, channels only. */
+  people?: {
+    profiles: Profiles;
+    /** Where digest jobs go; held messages need it. */
+    queue: PersonalQueue;
+    /** Digest window lengths (tests shorten them). */
+    digestWindows?: DigestWindows;
+    now?: () => number;
+  };
 }
 
-/** What one webhook becomes: the posts to make, one per subscribed channel. */
+/** The project's visibility as the payload says (`project.visibility_level`), if it does. */
+function eventVisibility(payload: unknown) {
+  return visibilityOfLevel((payload as { project?: { visibility_level?: unknown } } | null)?.project?.visibility_level);
+}
+
+/** What one webhook becomes: the posts to make, one per subscribed channel and per person concerned. */
 export async function planDeliveries(
   data: EventJobData,
   deps: PlanDeps,
-): Promise<{ kind: string | undefined; known: boolean; deliveries: PlannedDelivery[] }> {
+): Promise<{ kind: string | undefined; known: boolean; deliveries: PlannedDelivery[]; held: HeldMessage[] }> {
   let payload: unknown;
   try {
     payload = JSON.parse(data.body);
   } catch {
     throw new PayloadError("queued body is not JSON");
   }
-  const { kind, known, notifications } = notificationsFor(payload, data.eventHeader);
+  const { kind, known, notifications, parsed } = notificationsFor(payload, data.eventHeader);
   if (kind && known) await linkNotifications(deps.db, kind, payload, notifications);
   const deliveries: PlannedDelivery[] = [];
   for (const n of notifications) {
@@ -44,6 +65,16 @@ export async function planDeliveries(
     const targets = routeToChannels(n, candidates, deps.ignoredUsernames);
     const rendered = new Map<Locale, PostContent>();
     for (const t of targets) {
+      // Issue 4, item 3: a subscriber who lost access (or disconnected) stops non-public events; the channel is told once.
+      const verdict = deps.subscriberAccess ? await deps.subscriberAccess.check(t.subscription, eventVisibility(payload)) : { allowed: true };
+      if (verdict.notice) {
+        const eventKey = `access-lost/${t.subscription.id}`;
+        deliveries.push({
+          id: deliveryJobId(`${eventKey}/${n.eventKey}`, t.channelId),
+          data: { channelId: t.channelId, eventKey, confidential: false, post: { message: verdict.notice }, locale: deps.defaultLocale, receivedAt: data.receivedAt },
+        });
+      }
+      if (!verdict.allowed) continue;
       const locale = t.filter.lang ?? deps.defaultLocale;
       let post = rendered.get(locale);
       if (!post) {
@@ -65,7 +96,18 @@ export async function planDeliveries(
       });
     }
   }
-  return { kind, known, deliveries };
+  const held: HeldMessage[] = [];
+  if (deps.people && isKnownKind(kind)) {
+    const personal = await planPersonal(kind as EventKind, parsed as PayloadOf<EventKind>, notifications, data.receivedAt, {
+      db: deps.db,
+      profiles: deps.people.profiles,
+      ignoredUsernames: deps.ignoredUsernames,
+      now: deps.people.now,
+    });
+    deliveries.push(...personal.deliveries);
+    held.push(...personal.held);
+  }
+  return { kind, known, deliveries, held };
 }
 
 export function startEventsWorker(deps: PlanDeps & { connection: Redis; prefix: string; deliveries: DeliveryQueue; logger: Logger; concurrency?: number }): Worker<EventJobData> {
@@ -96,7 +138,10 @@ export function startEventsWorker(deps: PlanDeps & { connection: Redis; prefix: 
           })),
         );
       }
-      log.debug({ posts: plan.deliveries.length }, "event routed");
+      if (plan.held.length > 0 && deps.people) {
+        await holdForDigest(deps.db, deps.people.queue, plan.held, { now: deps.people.now, windows: deps.people.digestWindows });
+      }
+      log.debug({ posts: plan.deliveries.length, held: plan.held.length }, "event routed");
       return { posts: plan.deliveries.length };
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 4, autorun: true },

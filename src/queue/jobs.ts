@@ -21,7 +21,10 @@ export interface EventJobData {
 }
 
 export interface DeliveryJobData {
-  channelId: string;
+  /** The channel to post in; for a direct message, `userId` instead. */
+  channelId?: string;
+  /** A direct message to this Mattermost user (the delivery worker opens the DM channel). */
+  userId?: string;
   eventKey: string;
   /** Issue or merge request the post belongs to; later posts about it reply in its thread. */
   threadKey?: string;
@@ -47,4 +50,9 @@ export function deliveryIdFor(idempotencyKey: string | undefined, body: string |
 /** One post per (event, channel): derived from what happened, not from how it arrived. */
 export function deliveryJobId(eventKey: string, channelId: string): string {
   return `post-${digest(`${eventKey}|${channelId}`)}`;
+}
+
+/** One direct message per (event, Mattermost user), whatever channels also get it. */
+export function personalJobId(eventKey: string, userId: string): string {
+  return `dm-${digest(`${eventKey}|user:${userId}`)}`;
 }

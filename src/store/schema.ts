@@ -11,6 +11,10 @@ export interface SubscriptionsTable {
   features: string;
   created_by: string;
   created_at: string;
+  /** "project" or "group" as GitLab said when the subscriber added it; null when not checked (admin CLI, older rows). */
+  kind: string | null;
+  /** "public", "internal" or "private" as GitLab said then; null when not checked. */
+  visibility: string | null;
 }
 
 export interface ThreadRootsTable {
@@ -76,7 +80,33 @@ export interface RefStatusesTable {
   previous_status: string | null;
 }
 
+/** Who a merge request concerns, as its latest event said (thread_key "group/project!iid"). */
+export interface MergeRequestPeopleTable {
+  thread_key: string;
+  author_id: number | null;
+  /** JSON arrays of GitLab user ids. */
+  assignee_ids: string;
+  reviewer_ids: string;
+  /** The merge request's updated_at from the payload: an older event never overwrites a newer one. */
+  updated_at: string;
+}
+
+/** A direct message held for a user's digest. */
+export interface DigestItemsTable {
+  /** The id the direct message's delivery job would have had: a retried event holds it once. */
+  id: string;
+  mattermost_user_id: string;
+  /** ms since epoch. */
+  created_at: number;
+  /** Why it concerns them (handlers/recipients PersonalReason). */
+  reason: string;
+  /** The line the digest shows, in their language (Markdown, already safe). */
+  message: string;
+}
+
 export interface Database {
+  merge_request_people: MergeRequestPeopleTable;
+  digest_items: DigestItemsTable;
   user_links: UserLinksTable;
   user_settings: UserSettingsTable;
   open_merge_requests: OpenMergeRequestsTable;

@@ -10,6 +10,9 @@ export interface NewSubscription {
   path: string;
   features: string;
   createdBy: string;
+  /** What GitLab said of the path when the subscriber added it (omit when not checked). */
+  kind?: "project" | "group";
+  visibility?: "public" | "internal" | "private";
 }
 
 /** Paths are stored lower-case without surrounding slashes: GitLab paths match regardless of case. */
@@ -28,8 +31,10 @@ export async function upsertSubscription(db: Db, s: NewSubscription): Promise<{ 
       .where("path", "=", path)
       .executeTakeFirst();
     if (existing) {
-      await trx.updateTable("subscriptions").set({ features: s.features }).where("id", "=", existing.id).execute();
-      return { created: false, subscription: { ...existing, features: s.features } };
+      // A checked re-subscription makes its subscriber the one whose GitLab access vouches for it.
+      const checked = s.visibility === undefined ? {} : { created_by: s.createdBy, kind: s.kind ?? null, visibility: s.visibility };
+      await trx.updateTable("subscriptions").set({ features: s.features, ...checked }).where("id", "=", existing.id).execute();
+      return { created: false, subscription: { ...existing, features: s.features, ...checked } };
     }
     const row: Subscription = {
       id: randomUUID(),
@@ -39,6 +44,8 @@ export async function upsertSubscription(db: Db, s: NewSubscription): Promise<{ 
       features: s.features,
       created_by: s.createdBy,
       created_at: new Date().toISOString(),
+      kind: s.kind ?? null,
+      visibility: s.visibility ?? null,
     };
     await trx.insertInto("subscriptions").values(row).execute();
     return { created: true, subscription: row };

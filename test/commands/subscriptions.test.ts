@@ -1,11 +1,16 @@
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { commands, runCommand } from "../../commands/index.js";
 import { parseSubscriptionPath } from "../../commands/subscriptions.js";
 import type { CommandReply } from "../../commands/types.js";
+import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { listSubscriptions } from "../../src/store/subscriptions.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
+import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
+import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
+import { dropPrefix, redisUrl } from "../support/redis.js";
 import { captureLogger, type CapturedLogger } from "./helpers.js";
 
 const DEFAULTS = "issues,merges,pushes,issue_comments,merge_request_comments,commit_comments,pipelines,tags,releases,deployments";
@@ -16,14 +21,34 @@ let sim: MattermostSim;
 let mattermost: MattermostApi;
 let team: { id: string; name: string };
 let seq = 0;
+// Subscribing needs a connected GitLab account with Reporter or above (see subscriptions-access.test.ts
+// for those rules): here both admins are Reporters of every (public) project the tests name.
+let gitlab: GitlabSim;
+let redis: Redis;
+let gitlabConfig: AccountsConfig;
+let gAdmin: GitlabSimUser;
+let gSysadmin: GitlabSimUser;
 
 beforeAll(async () => {
   sim = await startMattermostSim();
   mattermost = createMattermostClient(sim.url, sim.botToken);
   team = sim.addTeam("engineering");
+  gitlab = await startGitlabSim();
+  redis = new Redis(redisUrl);
+  gitlabConfig = accountsConfig(gitlab);
+  gAdmin = gitlab.addUser({ username: "sub-admin" });
+  gSysadmin = gitlab.addUser({ username: "sub-sysadmin" });
+  for (const path of ["group/project", "group/a", "group/b", "group/other", "my-group/my.project", "other/project"]) gitlab.addProject(path, "public");
+  for (const group of ["group", "my-group", "other"]) {
+    gitlab.addMember(group, gAdmin, 20);
+    gitlab.addMember(group, gSysadmin, 20);
+  }
 });
 afterAll(async () => {
   await sim.close();
+  await gitlab.close();
+  redis.disconnect();
+  await dropPrefix(gitlabConfig.queuePrefix);
 });
 
 describe("parseSubscriptionPath", () => {
@@ -48,10 +73,12 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
   let member: User;
   let sysadmin: User;
   let outsider: User;
+  let accounts: GitlabAccounts;
 
   beforeEach(async () => {
     tdb = await createTestDatabase(kind);
     log = captureLogger();
+    accounts = testAccounts({ config: gitlabConfig, db: tdb.db, redis, logger: log.logger });
     seq++;
     channel = sim.addChannel({ name: `dev-${kind}-${seq}`, team_id: team.id, botIsMember: true });
     admin = sim.addUser({ username: `alice${seq}` });
@@ -61,6 +88,8 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
     sim.addMember(channel.id, admin.id, { admin: true });
     sim.addMember(channel.id, member.id);
     sim.addMember(channel.id, sysadmin.id);
+    await linkUser(accounts, gitlab, admin.id, gAdmin);
+    await linkUser(accounts, gitlab, sysadmin.id, gSysadmin);
   });
 
   afterEach(async () => {
@@ -80,6 +109,7 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
       mattermost,
       config: { defaultLocale: "en", publicUrl: "http://localhost:8080" },
       logger: log.logger,
+      gitlab: { ready: true, accounts },
     });
   }
 

@@ -1,10 +1,15 @@
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { commandRoutes } from "../../src/http/command-route.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { listSubscriptions } from "../../src/store/subscriptions.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
+import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
+import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
+import { dropPrefix, redisUrl } from "../support/redis.js";
 
 const TEAM_A_TOKEN = "xq3mz8team-a-token-7d1";
 const TEAM_B_TOKEN = "p0wq9team-b-token-2k8";
@@ -13,12 +18,24 @@ let sim: MattermostSim;
 let mattermost: MattermostApi;
 let seq = 0;
 
+// `subscriptions add` asks GitLab (as the connected user) whether they may subscribe.
+let gitlab: GitlabSim;
+let redis: Redis;
+let gitlabConfig: AccountsConfig;
+
 beforeAll(async () => {
   sim = await startMattermostSim();
   mattermost = createMattermostClient(sim.url, sim.botToken);
+  gitlab = await startGitlabSim();
+  redis = new Redis(redisUrl);
+  gitlabConfig = accountsConfig(gitlab);
+  gitlab.addProject("team/app", "public");
 });
 afterAll(async () => {
   await sim.close();
+  await gitlab.close();
+  redis.disconnect();
+  await dropPrefix(gitlabConfig.queuePrefix);
 });
 
 describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
@@ -28,6 +45,7 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
   let teamB: { id: string; name: string };
   let channel: { id: string; name: string; team_id: string };
   let admin: { id: string; username: string };
+  let accounts: GitlabAccounts;
 
   beforeEach(async () => {
     seq++;
@@ -38,6 +56,10 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     channel = sim.addChannel({ name: `builds-${seq}`, team_id: teamA.id, botIsMember: true });
     admin = sim.addUser({ username: `erin${seq}` });
     sim.addMember(channel.id, admin.id, { admin: true });
+    accounts = testAccounts({ config: gitlabConfig, db: tdb.db, redis, logger: log.logger });
+    const gAdmin = gitlab.addUser({ username: `g-erin${seq}` });
+    gitlab.addMember("team/app", gAdmin, 30);
+    await linkUser(accounts, gitlab, admin.id, gAdmin);
   });
   afterEach(async () => {
     expect(sim.violations).toEqual([]);
@@ -56,6 +78,7 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
         publicUrl: "http://localhost:8080",
       },
       logger: log.logger,
+      gitlab: { ready: true, accounts },
     });
   }
 

@@ -1,15 +1,21 @@
 // The whole bot (HTTP, Redis queues, SQLite file, workers) against the Mattermost simulator, as the
-// end-to-end tests and the benchmarks use it.
+// end-to-end tests and the benchmarks use it. A GitLab simulator stands behind `subscriptions add`: the
+// admin's Mattermost account is linked to a GitLab administrator, and every path a test subscribes to
+// exists there (public) unless the test made it first.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../src/config.js";
+import { createTokenCipher, generateKey } from "../../src/crypto.js";
 import { createLogger } from "../../src/logger.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { jobCounts } from "../../src/queue/admin.js";
 import { openQueues } from "../../src/queue/queues.js";
+import { openDatabase } from "../../src/store/db.js";
+import { saveUserLink } from "../../src/store/user-links.js";
 import { sqliteFileUrl } from "./db.js";
+import { startGitlabSim, type GitlabSim } from "./gitlab-sim.js";
 import { startMattermostSim, type MattermostSim, type SimChannel, type SimUser } from "./mattermost-sim.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "./redis.js";
 
@@ -18,6 +24,7 @@ export const COMMAND_TOKEN = "harness-command-token";
 
 export interface BotHarness {
   sim: MattermostSim;
+  gitlab: GitlabSim;
   bot: RunningBot;
   config: Config;
   base: string;
@@ -37,6 +44,9 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
   const sim = await startMattermostSim();
   const team = sim.addTeam("team");
   const admin = sim.addUser({ username: "admin", roles: "system_user system_admin" });
+  const gitlab = await startGitlabSim();
+  const gitlabAdmin = gitlab.addUser({ username: "root", isAdmin: true });
+  const encryptionKey = generateKey();
   const prefix = uniquePrefix(name);
   const config: Config = {
     ...loadConfig({
@@ -44,6 +54,10 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
       MATTERMOST_BOT_TOKEN: sim.botToken,
       MATTERMOST_COMMAND_TOKENS: COMMAND_TOKEN,
       GITLAB_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      GITLAB_URL: gitlab.url,
+      GITLAB_OAUTH_CLIENT_ID: gitlab.app.clientId,
+      GITLAB_OAUTH_CLIENT_SECRET: gitlab.app.clientSecret,
+      ENCRYPTION_KEY: encryptionKey,
       REDIS_URL: redisUrl,
       QUEUE_PREFIX: prefix,
       DATABASE_URL: sqliteFileUrl(mkdtempSync(join(tmpdir(), `gmm-${name}-`))),
@@ -54,17 +68,38 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
   };
   const bot = await startBot(config, createLogger(config.logLevel));
   const base = `http://127.0.0.1:${bot.port}`;
+  // The admin has connected their GitLab account (the browser flow itself: test/oauth/connect-e2e.test.ts).
+  if (config.encryptionKey) {
+    const linkDb = openDatabase(config.databaseUrl).db;
+    const cipher = createTokenCipher(config.encryptionKey);
+    const tokens = gitlab.issueTokens(gitlabAdmin);
+    await saveUserLink(linkDb, {
+      mattermostUserId: admin.id,
+      gitlabUserId: gitlabAdmin.id,
+      gitlabUsername: gitlabAdmin.username,
+      accessTokenEnc: cipher.encrypt(tokens.accessToken),
+      refreshTokenEnc: cipher.encrypt(tokens.refreshToken),
+      expiresAt: Date.now() + tokens.expiresIn * 1000,
+    });
+    await linkDb.destroy();
+  }
   const probe = new Redis(redisUrl);
   const queues = openQueues(probe, prefix);
 
   return {
     sim,
+    gitlab,
     bot,
     config,
     base,
     team,
     admin,
     async command(channel, user, text) {
+      const subscribed = /^\s*subscriptions\s+add\s+(\S+)/i.exec(text)?.[1];
+      if (subscribed && !gitlab.exists(subscribed)) {
+        if (subscribed.includes("/")) gitlab.addProject(subscribed, "public");
+        else gitlab.addGroup(subscribed, "public");
+      }
       const res = await fetch(`${base}/mattermost/command`, {
         method: "POST",
         headers: { "Content-Type": "application/x-www-form-urlencoded" },
@@ -102,6 +137,7 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
       await queues.deliveries.close();
       probe.disconnect();
       await sim.close();
+      await gitlab.close();
       await dropPrefix(prefix);
     },
   };

@@ -2,10 +2,14 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./001-initial.js";
 import { accountsAndThreads } from "./002-accounts-and-threads.js";
+import { subscriptionAccess } from "./003-subscription-access.js";
+import { personalNotifications } from "./004-personal-notifications.js";
 
 const migrations: Record<string, Migration> = {
   "001-initial": initial,
   "002-accounts-and-threads": accountsAndThreads,
+  "003-subscription-access": subscriptionAccess,
+  "004-personal-notifications": personalNotifications,
 };
 
 export const migrationProvider: MigrationProvider = {

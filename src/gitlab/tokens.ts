@@ -1,0 +1,219 @@
+// A linked user's GitLab tokens over time. Access tokens last 2 hours; GitLab rotates the refresh token
+// on every refresh, so a refresh made twice with the same refresh token fails the second time and two
+// processes must never refresh one user at once: a Redis lock (SET NX PX with a random owner) serializes
+// refreshes across processes, and whoever gets the lock first re-reads the database, because another
+// process may have refreshed meanwhile. The new pair is written in one compare-and-set statement.
+// `invalid_grant` means the grant is gone (revoked in GitLab, or expired): the link is deleted and the
+// user is told how to reconnect. Tokens are decrypted only here and never logged.
+import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
+import type { TokenCipher } from "../crypto.js";
+import type { Logger } from "../logger.js";
+import type { Db } from "../store/db.js";
+import { deleteUserLinkIf, findUserLink, replaceUserTokens, saveUserLink, type UserLink } from "../store/user-links.js";
+import { GitlabOAuthError, type GitlabOAuth, type TokenSet } from "./oauth.js";
+
+/** Why a user's GitLab token cannot be had; `message` is written for that user. */
+export class GitlabAuthError extends Error {
+  constructor(
+    /** not_connected: no link; reconnect: GitLab refused the grant (link deleted); busy: refresh lock not obtained. */
+    readonly code: "not_connected" | "reconnect" | "busy",
+    message: string,
+  ) {
+    super(message);
+    this.name = "GitlabAuthError";
+  }
+}
+
+export interface GitlabTokensDeps {
+  db: Db;
+  redis: Redis;
+  /** Prefix of this bot's Redis keys (QUEUE_PREFIX). */
+  keyPrefix: string;
+  cipher: TokenCipher;
+  oauth: GitlabOAuth;
+  logger: Logger;
+  now?: () => number;
+  /** Called after GitLab refused a refresh (invalid_grant) and the link was deleted: tell the user. */
+  onGrantRevoked?: (link: UserLink) => Promise<void>;
+  /** Refresh this long before the access token expires. Default 2 minutes. */
+  refreshMarginMs?: number;
+  /** How long a refresh lock lives if its holder dies. Default 30 s (longer than the refresh call's timeout). */
+  lockTtlMs?: number;
+  /** How long to wait for another process's refresh. Default 20 s. */
+  lockWaitMs?: number;
+}
+
+export interface GitlabTokens {
+  /** A usable access token for the user, refreshed first when it is about to expire. */
+  accessToken(mattermostUserId: string): Promise<string>;
+  /** GitLab refused `rejected` (401) before its expiry: refresh, unless another process already did. */
+  refreshAfterRejection(mattermostUserId: string, rejected: string): Promise<string>;
+  /** Links the user with a new token pair (encrypted here). Returns the link it replaced, if any. */
+  link(mattermostUserId: string, gitlabUser: { id: number; username: string }, tokens: TokenSet): Promise<UserLink | undefined>;
+  /** Revokes the user's tokens at GitLab (best effort) and deletes the link; the deleted link, if any. */
+  unlink(mattermostUserId: string): Promise<{ link: UserLink; revoked: boolean } | undefined>;
+  /** Revokes a token pair at GitLab, ignoring failures (e.g. tokens of a link just replaced). */
+  revokeQuietly(link: Pick<UserLink, "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean>;
+}
+
+const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function notConnected(): GitlabAuthError {
+  return new GitlabAuthError("not_connected", "Your Mattermost account is not connected to GitLab.");
+}
+
+export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
+  const { db, redis, cipher, oauth, logger } = deps;
+  const now = deps.now ?? Date.now;
+  const margin = deps.refreshMarginMs ?? 120_000;
+  const lockTtl = deps.lockTtlMs ?? 30_000;
+  const lockWait = deps.lockWaitMs ?? 20_000;
+  const lockKey = (userId: string) => `${deps.keyPrefix}:gitlab:refresh-lock:${userId}`;
+
+  /** The link's access token if it is good for a while and is not the one GitLab just refused. */
+  function usable(link: UserLink, rejected?: string): string | undefined {
+    if (link.expiresAt - now() <= margin) return undefined;
+    const token = cipher.decrypt(link.accessTokenEnc);
+    return token === rejected ? undefined : token;
+  }
+
+  async function current(userId: string): Promise<UserLink> {
+    const link = await findUserLink(db, userId);
+    if (!link) throw notConnected();
+    return link;
+  }
+
+  async function withLock<T>(userId: string, whileWaiting: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
+    const key = lockKey(userId);
+    const owner = randomBytes(16).toString("hex");
+    const deadline = Date.now() + lockWait;
+    for (;;) {
+      if ((await redis.set(key, owner, "PX", lockTtl, "NX")) === "OK") break;
+      // Another process is refreshing: its result lands in the database.
+      const done = await whileWaiting();
+      if (done !== undefined) return done;
+      if (Date.now() > deadline) {
+        throw new GitlabAuthError("busy", "GitLab is slow to renew your access right now; please try again in a minute.");
+      }
+      await sleep(40 + Math.random() * 60);
+    }
+    try {
+      return await work();
+    } finally {
+      await redis.eval(RELEASE_LOCK, 1, key, owner).catch((error: Error) => logger.warn({ err: error.message }, "could not release a GitLab refresh lock"));
+    }
+  }
+
+  async function refresh(userId: string, rejected?: string): Promise<string> {
+    const log = logger.child({ user_id: userId });
+    return withLock(
+      userId,
+      async () => {
+        const link = await current(userId);
+        return usable(link, rejected);
+      },
+      async () => {
+        const link = await current(userId);
+        const fresh = usable(link, rejected);
+        if (fresh !== undefined) return fresh;
+        const refreshToken = cipher.decrypt(link.refreshTokenEnc);
+        let tokens: TokenSet;
+        try {
+          tokens = await oauth.refresh(refreshToken);
+        } catch (error) {
+          if (error instanceof GitlabOAuthError && error.code === "invalid_grant") return revoked(userId, link, refreshToken);
+          throw error;
+        }
+        const stored = await replaceUserTokens(
+          db,
+          userId,
+          { createdAt: link.createdAt },
+          { accessTokenEnc: cipher.encrypt(tokens.accessToken), refreshTokenEnc: cipher.encrypt(tokens.refreshToken), expiresAt: tokens.expiresAt },
+        );
+        if (!stored) {
+          // The user disconnected or connected again while we refreshed: the row we refreshed is gone.
+          log.info("GitLab link changed during a token refresh; the refreshed tokens are dropped");
+          await oauth.revoke(tokens.refreshToken).catch(() => {});
+          const again = await current(userId);
+          const token = usable(again);
+          if (token === undefined) throw notConnected();
+          return token;
+        }
+        log.debug("GitLab access token refreshed");
+        return tokens.accessToken;
+      },
+    );
+  }
+
+  async function revoked(userId: string, link: UserLink, usedRefreshToken: string): Promise<string> {
+    // Someone else may have refreshed with this token (a lock that outlived its holder): then their tokens stand.
+    const again = await findUserLink(db, userId);
+    if (again && again.createdAt === link.createdAt && cipher.decrypt(again.refreshTokenEnc) !== usedRefreshToken) {
+      const token = usable(again);
+      if (token !== undefined) return token;
+      throw new GitlabAuthError("busy", "GitLab is renewing your access right now; please try again.");
+    }
+    const deleted = await deleteUserLinkIf(db, userId, { createdAt: link.createdAt });
+    logger.warn({ user_id: userId, gitlab_username: link.gitlabUsername }, "GitLab refused the refresh token (invalid_grant); link deleted");
+    if (deleted && deps.onGrantRevoked) {
+      await deps.onGrantRevoked(link).catch((error: Error) => logger.warn({ user_id: userId, err: error.message }, "could not tell the user their GitLab link was removed"));
+    }
+    throw new GitlabAuthError(
+      "reconnect",
+      `GitLab no longer accepts this bot's access to your account @${link.gitlabUsername} (it was revoked or has expired), so it was disconnected.`,
+    );
+  }
+
+  async function revokeQuietly(link: Pick<UserLink, "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean> {
+    try {
+      // Revoking either token revokes the pair in GitLab; both, in case one of them is already gone.
+      await oauth.revoke(cipher.decrypt(link.refreshTokenEnc));
+      await oauth.revoke(cipher.decrypt(link.accessTokenEnc));
+      return true;
+    } catch (error) {
+      logger.warn({ err: (error as Error).message }, "could not revoke GitLab tokens");
+      return false;
+    }
+  }
+
+  return {
+    async accessToken(userId) {
+      const link = await current(userId);
+      return usable(link) ?? refresh(userId);
+    },
+    async refreshAfterRejection(userId, rejected) {
+      return refresh(userId, rejected);
+    },
+    async link(userId, gitlabUser, tokens) {
+      const before = await findUserLink(db, userId);
+      await saveUserLink(db, {
+        mattermostUserId: userId,
+        gitlabUserId: gitlabUser.id,
+        gitlabUsername: gitlabUser.username,
+        accessTokenEnc: cipher.encrypt(tokens.accessToken),
+        refreshTokenEnc: cipher.encrypt(tokens.refreshToken),
+        expiresAt: tokens.expiresAt,
+      });
+      return before;
+    },
+    async unlink(userId) {
+      const link = await findUserLink(db, userId);
+      if (!link) return undefined;
+      // Under the refresh lock, so no refresh of this user is half-way when the tokens are revoked.
+      return withLock(
+        userId,
+        async () => undefined,
+        async () => {
+          const latest = (await findUserLink(db, userId)) ?? link;
+          const revokedAtGitlab = await revokeQuietly(latest);
+          await deleteUserLinkIf(db, userId, { createdAt: latest.createdAt });
+          return { link: latest, revoked: revokedAtGitlab };
+        },
+      );
+    },
+    revokeQuietly,
+  };
+}

@@ -1,0 +1,730 @@
+// A GitLab server for tests: a plain node:http server on 127.0.0.1 with the OAuth 2.0 provider
+// (Doorkeeper, as GitLab runs it) and the part of API v4 the bot uses. Behaviour follows GitLab's
+// docs (https://docs.gitlab.com/api/oauth2/) and Doorkeeper's answers:
+// - GET /oauth/authorize: unknown client or a redirect_uri that is not registered get an error page
+//   (no redirect); other mistakes redirect back with `error`. A browser is "signed in" by the cookie
+//   from `sessionCookie(user)`; without it GitLab sends it to /users/sign_in. The sim approves at once
+//   (as for an application the user already authorized), unless `denyNext()`.
+// - POST /oauth/token: client authentication (body or HTTP Basic) else 401 invalid_client.
+//   authorization_code: the code works once, for 10 minutes, with the same redirect_uri and client,
+//   and with PKCE the code_verifier must hash (S256) to the challenge, else 400 invalid_grant.
+//   refresh_token: a new pair; the old refresh token and old access token stop working at once.
+//   Access tokens last 7200 s (by the sim's clock, see `advanceClock`).
+// - POST /oauth/revoke: revokes the pair the token belongs to; unknown tokens are fine (RFC 7009).
+// - API calls need `Authorization: Bearer`; a revoked or expired token gets 401 invalid_token.
+//   GET /api/v4/user, /projects/:id, /projects/:id/members/all/:user_id, /groups/:id,
+//   /groups/:id/members/all/:user_id; membership is inherited from parent groups; a private project
+//   or group is 404 to whoever is not a member.
+// - Lists (offset pagination: per_page, page; X-Total, X-Total-Pages, X-Page, X-Per-Page,
+//   X-Next-Page, X-Prev-Page and Link headers): GET /api/v4/todos (the caller's; state, default
+//   pending), /merge_requests and /issues (scope created_by_me (default), assigned_to_me or all;
+//   state; reviewer_id and assignee_id), of projects the caller can see; add them with
+//   addMergeRequest, addIssue and addTodo.
+// Every request is in `requests` (no secrets); anything not implemented is answered 404 and listed in
+// `unhandled`, so a test can assert the bot asked for nothing the sim does not know.
+import { createHash, randomBytes } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export type SimVisibility = "public" | "internal" | "private";
+
+export interface GitlabSimUser {
+  id: number;
+  username: string;
+  name: string;
+  isAdmin: boolean;
+}
+
+export interface GitlabSimApp {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+}
+
+export interface GitlabSimRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** For POST /oauth/token. */
+  grantType?: string;
+  /** The user the bearer token belongs to, for API calls. */
+  userId?: number;
+}
+
+export interface IssuedTokens {
+  accessToken: string;
+  refreshToken: string;
+  expiresIn: number;
+}
+
+export interface GitlabSim {
+  url: string;
+  app: GitlabSimApp;
+  /** Registers another OAuth application (e.g. with another redirect URI). */
+  addApp(redirectUri: string): GitlabSimApp;
+  addUser(u: { username: string; name?: string; isAdmin?: boolean }): GitlabSimUser;
+  /** A group; missing parent groups are made with the same visibility. */
+  addGroup(path: string, visibility?: SimVisibility): { id: number; fullPath: string };
+  /** A project; missing parent groups are made with the same visibility. */
+  addProject(path: string, visibility?: SimVisibility): { id: number; pathWithNamespace: string };
+  /** Direct membership of a project or group (10 guest, 20 reporter, 30 developer, 40 maintainer, 50 owner). */
+  addMember(path: string, user: GitlabSimUser, accessLevel: number): void;
+  removeMember(path: string, user: GitlabSimUser): void;
+  setVisibility(path: string, visibility: SimVisibility): void;
+  /** Whether a project or group exists at the path. */
+  exists(path: string): boolean;
+  /** Cookie header value of a browser signed in to GitLab as the user. */
+  sessionCookie(user: GitlabSimUser): string;
+  /** Tokens as if the user had authorized the app (for tests that do not walk the browser flow). */
+  issueTokens(user: GitlabSimUser, app?: GitlabSimApp): IssuedTokens;
+  /** The user revokes the application in their GitLab profile: every token of theirs stops working. */
+  revokeAll(user: GitlabSimUser): void;
+  tokenState(token: string): "active" | "expired" | "revoked" | "unknown";
+  /** Every access and refresh token issued to the user, oldest first. */
+  issuedTo(user: GitlabSimUser): string[];
+  /** The next authorization is denied by the user (redirect with error=access_denied). */
+  denyNext(): void;
+  /** Moves the sim's clock (token and code expiry) forward. */
+  advanceClock(ms: number): void;
+  /** A merge request in a project (state "opened" unless said). */
+  addMergeRequest(m: { project: string; iid: number; title: string; author: GitlabSimUser; reviewers?: GitlabSimUser[]; assignees?: GitlabSimUser[]; state?: string }): void;
+  /** An issue in a project (state "opened" unless said). */
+  addIssue(i: { project: string; iid: number; title: string; author: GitlabSimUser; assignees?: GitlabSimUser[]; state?: string }): void;
+  /** A to-do of `user` about a merge request or issue added before (state "pending" unless said). */
+  addTodo(user: GitlabSimUser, t: { project: string; target: "MergeRequest" | "Issue"; iid: number; action: string; author: GitlabSimUser; state?: "pending" | "done" }): void;
+  /** The next matching request(s) get this status and body instead of an answer. */
+  failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number }): void;
+  /** The next matching request(s) are answered after `ms`. */
+  delayNext(d: { method?: string; path?: RegExp; ms: number; times?: number }): void;
+  requests: GitlabSimRequest[];
+  unhandled: string[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const ACCESS_TOKEN_TTL_S = 7200;
+const CODE_TTL_MS = 10 * 60_000;
+
+const INVALID_GRANT = {
+  error: "invalid_grant",
+  error_description:
+    "The provided authorization grant is invalid, expired, revoked, does not match the redirection URI used in the authorization request, or was issued to another client.",
+};
+const INVALID_CLIENT = {
+  error: "invalid_client",
+  error_description: "Client authentication failed due to unknown client, no client authentication included, or unsupported authentication method.",
+};
+
+interface Namespace {
+  id: number;
+  kind: "group" | "project";
+  path: string;
+  name: string;
+  visibility: SimVisibility;
+  members: Map<number, number>;
+}
+
+interface CodeRecord {
+  clientId: string;
+  redirectUri: string;
+  userId: number;
+  scope: string;
+  challenge?: string;
+  method?: string;
+  createdAt: number;
+  used: boolean;
+}
+
+interface TokenRecord {
+  accessToken: string;
+  refreshToken: string;
+  clientId: string;
+  userId: number;
+  scope: string;
+  createdAt: number;
+  revoked: boolean;
+}
+
+interface Failure {
+  method?: string;
+  path?: RegExp;
+  status: number;
+  body?: unknown;
+  times: number;
+}
+interface Delay {
+  method?: string;
+  path?: RegExp;
+  ms: number;
+  times: number;
+}
+
+const random = (bytes = 32) => randomBytes(bytes).toString("hex");
+
+export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promise<GitlabSim> {
+  let clockOffset = 0;
+  const now = () => Date.now() + clockOffset;
+  let nextUserId = 100;
+  let nextNamespaceId = 1000;
+
+  const apps = new Map<string, GitlabSimApp>();
+  const users = new Map<number, GitlabSimUser>();
+  const sessions = new Map<string, number>();
+  const namespaces = new Map<string, Namespace>();
+  const codes = new Map<string, CodeRecord>();
+  const byAccess = new Map<string, TokenRecord>();
+  const byRefresh = new Map<string, TokenRecord>();
+  let failures: Failure[] = [];
+  let delays: Delay[] = [];
+  let denyNext = false;
+  const requests: GitlabSimRequest[] = [];
+  const unhandled: string[] = [];
+  interface WorkRecord {
+    id: number;
+    kind: "MergeRequest" | "Issue";
+    project: string;
+    iid: number;
+    title: string;
+    authorId: number;
+    reviewerIds: number[];
+    assigneeIds: number[];
+    state: string;
+    createdAt: string;
+  }
+  interface TodoRecord {
+    id: number;
+    userId: number;
+    work: WorkRecord;
+    action: string;
+    authorId: number;
+    state: "pending" | "done";
+    createdAt: string;
+  }
+  const work: WorkRecord[] = [];
+  const todos: TodoRecord[] = [];
+  let nextWorkId = 5000;
+
+  function addApp(redirectUri: string): GitlabSimApp {
+    const app = { clientId: random(32), clientSecret: `gloas-${random(32)}`, redirectUri };
+    apps.set(app.clientId, app);
+    return app;
+  }
+  const app = addApp(opts.redirectUri ?? "http://127.0.0.1/oauth/gitlab/callback");
+
+  function ensureNamespace(kind: "group" | "project", path: string, visibility: SimVisibility): Namespace {
+    const key = path.toLowerCase();
+    const existing = namespaces.get(key);
+    if (existing) return existing;
+    const parts = path.split("/");
+    if (parts.length > 1) ensureNamespace("group", parts.slice(0, -1).join("/"), visibility);
+    const ns: Namespace = { id: nextNamespaceId++, kind, path, name: parts[parts.length - 1]!, visibility, members: new Map() };
+    namespaces.set(key, ns);
+    return ns;
+  }
+
+  function namespace(path: string): Namespace {
+    const ns = namespaces.get(path.toLowerCase());
+    if (!ns) throw new Error(`gitlab-sim: no project or group ${path}`);
+    return ns;
+  }
+
+  /** The user's access level: the highest of the namespace's and its ancestors' memberships. */
+  function effectiveLevel(ns: Namespace, userId: number): number {
+    const parts = ns.path.toLowerCase().split("/");
+    let level = 0;
+    for (let i = parts.length; i > 0; i--) {
+      const n = namespaces.get(parts.slice(0, i).join("/"));
+      level = Math.max(level, n?.members.get(userId) ?? 0);
+    }
+    return level;
+  }
+
+  function canSee(ns: Namespace, user: GitlabSimUser): boolean {
+    if (ns.visibility === "public" || ns.visibility === "internal" || user.isAdmin) return true;
+    return effectiveLevel(ns, user.id) > 0;
+  }
+
+  function issue(userId: number, clientId: string, scope: string): TokenRecord {
+    const record: TokenRecord = { accessToken: random(32), refreshToken: random(32), clientId, userId, scope, createdAt: now(), revoked: false };
+    byAccess.set(record.accessToken, record);
+    byRefresh.set(record.refreshToken, record);
+    return record;
+  }
+
+  function tokenJson(r: TokenRecord) {
+    return { access_token: r.accessToken, token_type: "Bearer", expires_in: ACCESS_TOKEN_TTL_S, refresh_token: r.refreshToken, scope: r.scope, created_at: Math.floor(r.createdAt / 1000) };
+  }
+
+  function expired(r: TokenRecord): boolean {
+    return now() > r.createdAt + ACCESS_TOKEN_TTL_S * 1000;
+  }
+
+  function userJson(u: GitlabSimUser, self: boolean): Record<string, unknown> {
+    const base: Record<string, unknown> = {
+      id: u.id,
+      username: u.username,
+      name: u.name,
+      state: "active",
+      locked: false,
+      avatar_url: `https://www.gravatar.com/avatar/${u.id}`,
+      web_url: `${url}/${u.username}`,
+    };
+    if (self) Object.assign(base, { email: `${u.username}@example.com`, is_admin: u.isAdmin, created_at: "2024-01-01T00:00:00.000Z" });
+    return base;
+  }
+
+  function projectJson(ns: Namespace, user: GitlabSimUser): Record<string, unknown> {
+    const parent = ns.path.split("/").slice(0, -1).join("/");
+    const group = namespaces.get(parent.toLowerCase());
+    const direct = ns.members.get(user.id);
+    const viaGroups = group ? effectiveLevel(group, user.id) : 0;
+    return {
+      id: ns.id,
+      name: ns.name,
+      path: ns.name,
+      path_with_namespace: ns.path,
+      name_with_namespace: ns.path.split("/").join(" / "),
+      visibility: ns.visibility,
+      web_url: `${url}/${ns.path}`,
+      default_branch: "main",
+      namespace: group ? { id: group.id, name: group.name, path: group.name, kind: "group", full_path: group.path } : null,
+      permissions: {
+        project_access: direct ? { access_level: direct, notification_level: 3 } : null,
+        group_access: viaGroups ? { access_level: viaGroups, notification_level: 3 } : null,
+      },
+    };
+  }
+
+  function groupJson(ns: Namespace): Record<string, unknown> {
+    const parent = namespaces.get(ns.path.split("/").slice(0, -1).join("/").toLowerCase());
+    return { id: ns.id, name: ns.name, path: ns.name, full_name: ns.path.split("/").join(" / "), full_path: ns.path, visibility: ns.visibility, web_url: `${url}/groups/${ns.path}`, parent_id: parent?.id ?? null };
+  }
+
+  function memberJson(u: GitlabSimUser, level: number): Record<string, unknown> {
+    return { ...userJson(u, false), access_level: level, created_at: "2024-01-01T00:00:00.000Z", expires_at: null };
+  }
+
+  function findNamespace(kind: "group" | "project", idOrPath: string): Namespace | undefined {
+    if (/^\d+$/.test(idOrPath)) return [...namespaces.values()].find((n) => n.kind === kind && n.id === Number(idOrPath));
+    const ns = namespaces.get(idOrPath.toLowerCase());
+    return ns?.kind === kind ? ns : undefined;
+  }
+
+  function cookies(req: IncomingMessage): Map<string, string> {
+    const jar = new Map<string, string>();
+    for (const part of (req.headers.cookie ?? "").split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0) jar.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+    }
+    return jar;
+  }
+
+  function clientOf(req: IncomingMessage, params: Record<string, string>): GitlabSimApp | undefined {
+    let id = params.client_id;
+    let secret = params.client_secret;
+    const auth = req.headers.authorization;
+    if (auth?.startsWith("Basic ")) {
+      const [u, p] = Buffer.from(auth.slice(6), "base64").toString().split(":");
+      id = decodeURIComponent(u ?? "");
+      secret = decodeURIComponent(p ?? "");
+    }
+    const found = id ? apps.get(id) : undefined;
+    return found && secret === found.clientSecret ? found : undefined;
+  }
+
+  type Answer = { status: number; body?: unknown; html?: string; location?: string; headers?: Record<string, string> };
+
+  function tokenEndpoint(req: IncomingMessage, params: Record<string, string>, record: GitlabSimRequest): Answer {
+    record.grantType = params.grant_type;
+    const client = clientOf(req, params);
+    if (!client) return { status: 401, body: INVALID_CLIENT };
+    if (params.grant_type === "authorization_code") {
+      if (!params.code) return { status: 400, body: { error: "invalid_request", error_description: "Missing required parameter: code." } };
+      const code = codes.get(params.code);
+      if (!code || code.used || code.clientId !== client.clientId || now() > code.createdAt + CODE_TTL_MS || code.redirectUri !== params.redirect_uri) {
+        return { status: 400, body: INVALID_GRANT };
+      }
+      if (code.challenge) {
+        if (!params.code_verifier) return { status: 400, body: { error: "invalid_request", error_description: "Missing required parameter: code_verifier." } };
+        const computed = code.method === "S256" ? createHash("sha256").update(params.code_verifier).digest("base64url") : params.code_verifier;
+        if (computed !== code.challenge) return { status: 400, body: INVALID_GRANT };
+      }
+      code.used = true;
+      return { status: 200, body: tokenJson(issue(code.userId, client.clientId, code.scope)) };
+    }
+    if (params.grant_type === "refresh_token") {
+      if (!params.refresh_token) return { status: 400, body: { error: "invalid_request", error_description: "Missing required parameter: refresh_token." } };
+      const old = byRefresh.get(params.refresh_token);
+      if (!old || old.revoked || old.clientId !== client.clientId) return { status: 400, body: INVALID_GRANT };
+      old.revoked = true;
+      return { status: 200, body: tokenJson(issue(old.userId, old.clientId, old.scope)) };
+    }
+    return { status: 400, body: { error: "unsupported_grant_type", error_description: "The authorization grant type is not supported by the authorization server." } };
+  }
+
+  function authorizeEndpoint(req: IncomingMessage, query: URLSearchParams): Answer {
+    const client = apps.get(query.get("client_id") ?? "");
+    if (!client) return { status: 401, html: "<h1>An error has occurred</h1><p>Client authentication failed due to unknown client.</p>" };
+    const redirectUri = query.get("redirect_uri") ?? "";
+    if (redirectUri !== client.redirectUri) {
+      return { status: 400, html: "<h1>An error has occurred</h1><p>The redirect uri included is not valid.</p>" };
+    }
+    const state = query.get("state");
+    const back = (params: Record<string, string>): Answer => {
+      const target = new URL(redirectUri);
+      for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
+      if (state !== null) target.searchParams.set("state", state);
+      return { status: 302, location: target.toString() };
+    };
+    if (query.get("response_type") !== "code") return back({ error: "unsupported_response_type", error_description: "The authorization server does not support this response type." });
+    const scope = query.get("scope") ?? "api";
+    if (!scope.split(" ").every((s) => ["api", "read_user", "read_api"].includes(s))) {
+      return back({ error: "invalid_scope", error_description: "The requested scope is invalid, unknown, or malformed." });
+    }
+    const challenge = query.get("code_challenge") ?? undefined;
+    const method = query.get("code_challenge_method") ?? (challenge ? "plain" : undefined);
+    if (challenge && method !== "S256" && method !== "plain") {
+      return back({ error: "invalid_request", error_description: "The code challenge method must be plain or S256." });
+    }
+    const userId = sessions.get(cookies(req).get("_gitlab_session") ?? "");
+    if (userId === undefined) return { status: 302, location: `${url}/users/sign_in` };
+    if (denyNext) {
+      denyNext = false;
+      return back({ error: "access_denied", error_description: "The resource owner or authorization server denied the request." });
+    }
+    const code = random(32);
+    codes.set(code, { clientId: client.clientId, redirectUri, userId, scope, challenge, method, createdAt: now(), used: false });
+    return back({ code });
+  }
+
+  function revokeEndpoint(req: IncomingMessage, params: Record<string, string>): Answer {
+    const client = clientOf(req, params);
+    if (!client) return { status: 403, body: { error: "unauthorized_client", error_description: "You are not authorized to revoke this token" } };
+    const record = byAccess.get(params.token ?? "") ?? byRefresh.get(params.token ?? "");
+    if (record) {
+      if (record.clientId !== client.clientId) return { status: 403, body: { error: "unauthorized_client", error_description: "You are not authorized to revoke this token" } };
+      record.revoked = true;
+    }
+    return { status: 200, body: {} };
+  }
+
+  function apiEndpoint(req: IncomingMessage, segments: string[], record: GitlabSimRequest): Answer | undefined {
+    const auth = req.headers.authorization ?? "";
+    const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : undefined;
+    const token = bearer ? byAccess.get(bearer) : undefined;
+    if (!bearer || !token) return { status: 401, body: { message: "401 Unauthorized" } };
+    if (token.revoked) return { status: 401, body: { error: "invalid_token", error_description: "Token was revoked. You have to re-authorize from the user profile." } };
+    if (expired(token)) return { status: 401, body: { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." } };
+    const me = users.get(token.userId)!;
+    record.userId = me.id;
+    const [resource, id, sub, all, memberId] = segments;
+    if (req.method !== "GET") return undefined;
+    if (resource === "user" && id === undefined) return { status: 200, body: userJson(me, true) };
+    if (id === undefined && (resource === "todos" || resource === "merge_requests" || resource === "issues")) {
+      return listEndpoint(resource, me, new URL(req.url ?? "/", "http://sim").searchParams);
+    }
+    if (resource === "projects" || resource === "groups") {
+      const kind = resource === "projects" ? "project" : "group";
+      const notFound = { status: 404, body: { message: `404 ${kind === "project" ? "Project" : "Group"} Not Found` } };
+      const ns = id === undefined ? undefined : findNamespace(kind, id);
+      if (id === undefined) return undefined;
+      if (!ns || !canSee(ns, me)) return notFound;
+      if (sub === undefined) return { status: 200, body: kind === "project" ? projectJson(ns, me) : groupJson(ns) };
+      if (sub === "members" && all === "all" && memberId !== undefined && /^\d+$/.test(memberId) && segments.length === 5) {
+        const member = users.get(Number(memberId));
+        const level = member ? effectiveLevel(ns, member.id) : 0;
+        if (!member || level === 0) return { status: 404, body: { message: "404 Not found" } };
+        return { status: 200, body: memberJson(member, level) };
+      }
+    }
+    return undefined;
+  }
+
+  function workJson(w: WorkRecord): Record<string, unknown> {
+    const sigil = w.kind === "MergeRequest" ? "!" : "#";
+    const userOf = (uid: number) => userJson(users.get(uid)!, false);
+    const ns = namespaces.get(w.project.toLowerCase());
+    return {
+      id: w.id,
+      iid: w.iid,
+      project_id: ns?.id ?? null,
+      title: w.title,
+      state: w.state,
+      web_url: `${url}/${w.project}/-/${w.kind === "MergeRequest" ? "merge_requests" : "issues"}/${w.iid}`,
+      author: userOf(w.authorId),
+      assignees: w.assigneeIds.map(userOf),
+      ...(w.kind === "MergeRequest" ? { reviewers: w.reviewerIds.map(userOf), draft: false } : { confidential: false }),
+      references: { short: `${sigil}${w.iid}`, relative: `${sigil}${w.iid}`, full: `${w.project}${sigil}${w.iid}` },
+      created_at: w.createdAt,
+      updated_at: w.createdAt,
+    };
+  }
+
+  function todoJson(t: TodoRecord): Record<string, unknown> {
+    const ns = namespaces.get(t.work.project.toLowerCase());
+    const target = workJson(t.work);
+    return {
+      id: t.id,
+      project: { id: ns?.id ?? null, name: ns?.name ?? "", name_with_namespace: t.work.project.split("/").join(" / "), path: ns?.name ?? "", path_with_namespace: t.work.project },
+      author: userJson(users.get(t.authorId)!, false),
+      action_name: t.action,
+      target_type: t.work.kind,
+      target,
+      target_url: target.web_url,
+      body: t.work.title,
+      state: t.state,
+      created_at: t.createdAt,
+      updated_at: t.createdAt,
+    };
+  }
+
+  /** GitLab's offset pagination: one page and the headers that describe all of them. */
+  function page(rows: Record<string, unknown>[], query: URLSearchParams, path: string): Answer {
+    const perPage = Math.min(100, Math.max(1, Number(query.get("per_page") ?? 20) || 20));
+    const current = Math.max(1, Number(query.get("page") ?? 1) || 1);
+    const totalPages = Math.max(1, Math.ceil(rows.length / perPage));
+    const headers: Record<string, string> = {
+      "X-Total": String(rows.length),
+      "X-Total-Pages": String(totalPages),
+      "X-Per-Page": String(perPage),
+      "X-Page": String(current),
+      "X-Next-Page": current < totalPages ? String(current + 1) : "",
+      "X-Prev-Page": current > 1 ? String(current - 1) : "",
+    };
+    const link = (n: number, rel: string) => {
+      const q = new URLSearchParams(query);
+      q.set("page", String(n));
+      q.set("per_page", String(perPage));
+      return `<${url}/api/v4/${path}?${q}>; rel="${rel}"`;
+    };
+    const links = [...(current < totalPages ? [link(current + 1, "next")] : []), ...(current > 1 ? [link(current - 1, "prev")] : []), link(1, "first"), link(totalPages, "last")];
+    headers.Link = links.join(", ");
+    return { status: 200, body: rows.slice((current - 1) * perPage, current * perPage), headers };
+  }
+
+  function listEndpoint(resource: "todos" | "merge_requests" | "issues", me: GitlabSimUser, query: URLSearchParams): Answer {
+    if (resource === "todos") {
+      const state = query.get("state") ?? "pending";
+      const mine = todos.filter((t) => t.userId === me.id && t.state === state).sort((a, b) => b.id - a.id);
+      return page(mine.map(todoJson), query, resource);
+    }
+    const kind = resource === "merge_requests" ? "MergeRequest" : "Issue";
+    const scope = query.get("scope") ?? "created_by_me";
+    const state = query.get("state") ?? "all";
+    const reviewer = query.get("reviewer_id");
+    const assignee = query.get("assignee_id");
+    const rows = work
+      .filter((w) => w.kind === kind)
+      .filter((w) => {
+        const ns = namespaces.get(w.project.toLowerCase());
+        return ns !== undefined && canSee(ns, me);
+      })
+      .filter((w) => state === "all" || w.state === state)
+      .filter((w) => (scope === "created_by_me" ? w.authorId === me.id : scope === "assigned_to_me" ? w.assigneeIds.includes(me.id) : true))
+      .filter((w) => reviewer === null || w.reviewerIds.includes(Number(reviewer)))
+      .filter((w) => assignee === null || w.assigneeIds.includes(Number(assignee)))
+      .sort((a, b) => b.id - a.id);
+    return page(rows.map(workJson), query, resource);
+  }
+
+  function send(res: ServerResponse, a: Answer): void {
+    if (a.location) {
+      res.writeHead(a.status, { Location: a.location, "Content-Length": 0 });
+      res.end();
+      return;
+    }
+    if (a.html !== undefined) {
+      res.writeHead(a.status, { "Content-Type": "text/html; charset=utf-8" });
+      res.end(a.html);
+      return;
+    }
+    const text = JSON.stringify(a.body ?? {});
+    res.writeHead(a.status, { "Content-Type": "application/json", "Cache-Control": "no-store", ...a.headers });
+    res.end(text);
+  }
+
+  function take<T extends { method?: string; path?: RegExp; times: number }>(list: T[], method: string, path: string): T | undefined {
+    const i = list.findIndex((f) => (!f.method || f.method.toUpperCase() === method) && (!f.path || f.path.test(path)));
+    if (i === -1) return undefined;
+    const f = list[i]!;
+    f.times -= 1;
+    if (f.times <= 0) list.splice(i, 1);
+    return f;
+  }
+
+  function parseBody(req: IncomingMessage, raw: string): Record<string, string> {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    if (type === "application/json") {
+      try {
+        const json = JSON.parse(raw) as Record<string, unknown>;
+        return Object.fromEntries(Object.entries(json).map(([k, v]) => [k, String(v)]));
+      } catch {
+        return {};
+      }
+    }
+    return Object.fromEntries(new URLSearchParams(raw));
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, raw: string): Promise<void> {
+    const method = req.method ?? "GET";
+    const target = new URL(req.url ?? "/", "http://sim");
+    const path = target.pathname;
+    const record: GitlabSimRequest = { method, path, status: 0 };
+    requests.push(record);
+    const delay = take(delays, method, path);
+    if (delay) await new Promise((r) => setTimeout(r, delay.ms));
+    const failure = take(failures, method, path);
+    let answer: Answer | undefined;
+    if (failure) {
+      answer = { status: failure.status, body: failure.body ?? { message: `${failure.status} injected failure` } };
+    } else if (path === "/oauth/authorize" && method === "GET") {
+      answer = authorizeEndpoint(req, target.searchParams);
+    } else if (path === "/oauth/token" && method === "POST") {
+      answer = tokenEndpoint(req, { ...Object.fromEntries(target.searchParams), ...parseBody(req, raw) }, record);
+    } else if (path === "/oauth/revoke" && method === "POST") {
+      answer = revokeEndpoint(req, { ...Object.fromEntries(target.searchParams), ...parseBody(req, raw) });
+    } else if (path.startsWith("/api/v4/")) {
+      // Split before decoding: a project path is one segment, its slashes encoded as %2F.
+      const segments = path.slice("/api/v4/".length).split("/").map((s) => decodeURIComponent(s));
+      answer = apiEndpoint(req, segments, record);
+    }
+    if (!answer) {
+      unhandled.push(`${method} ${path}`);
+      answer = { status: 404, body: { error: "404 Not Found" } };
+    }
+    record.status = answer.status;
+    send(res, answer);
+  }
+
+  const sockets = new Set<Socket>();
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      handle(req, res, Buffer.concat(chunks).toString("utf8")).catch((error: Error) => {
+        unhandled.push(`${req.method} ${req.url}: ${error.message}`);
+        if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
+        res.end(JSON.stringify({ message: "500 Internal Server Error" }));
+      });
+    });
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.on("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    app,
+    addApp,
+    addUser(u) {
+      if ([...users.values()].some((x) => x.username.toLowerCase() === u.username.toLowerCase())) throw new Error(`gitlab-sim: user ${u.username} exists`);
+      const user = { id: nextUserId++, username: u.username, name: u.name ?? u.username, isAdmin: u.isAdmin ?? false };
+      users.set(user.id, user);
+      return user;
+    },
+    addGroup(path, visibility = "private") {
+      const ns = ensureNamespace("group", path, visibility);
+      return { id: ns.id, fullPath: ns.path };
+    },
+    addProject(path, visibility = "private") {
+      const ns = ensureNamespace("project", path, visibility);
+      return { id: ns.id, pathWithNamespace: ns.path };
+    },
+    addMember(path, user, level) {
+      namespace(path).members.set(user.id, level);
+    },
+    removeMember(path, user) {
+      namespace(path).members.delete(user.id);
+    },
+    exists(path) {
+      return namespaces.has(path.toLowerCase());
+    },
+    setVisibility(path, visibility) {
+      namespace(path).visibility = visibility;
+    },
+    sessionCookie(user) {
+      const session = random(16);
+      sessions.set(session, user.id);
+      return `_gitlab_session=${session}`;
+    },
+    issueTokens(user, forApp = app) {
+      const r = issue(user.id, forApp.clientId, "api");
+      return { accessToken: r.accessToken, refreshToken: r.refreshToken, expiresIn: ACCESS_TOKEN_TTL_S };
+    },
+    revokeAll(user) {
+      for (const r of byAccess.values()) if (r.userId === user.id) r.revoked = true;
+    },
+    issuedTo(user) {
+      return [...byAccess.values()].filter((r) => r.userId === user.id).flatMap((r) => [r.accessToken, r.refreshToken]);
+    },
+    tokenState(token) {
+      const r = byAccess.get(token) ?? byRefresh.get(token);
+      if (!r) return "unknown";
+      if (r.revoked) return "revoked";
+      return byAccess.has(token) && expired(r) ? "expired" : "active";
+    },
+    denyNext() {
+      denyNext = true;
+    },
+    advanceClock(ms) {
+      clockOffset += ms;
+    },
+    addMergeRequest(m) {
+      namespace(m.project);
+      work.push({
+        id: nextWorkId++,
+        kind: "MergeRequest",
+        project: m.project,
+        iid: m.iid,
+        title: m.title,
+        authorId: m.author.id,
+        reviewerIds: (m.reviewers ?? []).map((u) => u.id),
+        assigneeIds: (m.assignees ?? []).map((u) => u.id),
+        state: m.state ?? "opened",
+        createdAt: new Date(now()).toISOString(),
+      });
+    },
+    addIssue(i) {
+      namespace(i.project);
+      work.push({
+        id: nextWorkId++,
+        kind: "Issue",
+        project: i.project,
+        iid: i.iid,
+        title: i.title,
+        authorId: i.author.id,
+        reviewerIds: [],
+        assigneeIds: (i.assignees ?? []).map((u) => u.id),
+        state: i.state ?? "opened",
+        createdAt: new Date(now()).toISOString(),
+      });
+    },
+    addTodo(user, t) {
+      const target = work.find((w) => w.kind === t.target && w.project.toLowerCase() === t.project.toLowerCase() && w.iid === t.iid);
+      if (!target) throw new Error(`gitlab-sim: no ${t.target} ${t.project} ${t.iid}`);
+      todos.push({ id: nextWorkId++, userId: user.id, work: target, action: t.action, authorId: t.author.id, state: t.state ?? "pending", createdAt: new Date(now()).toISOString() });
+    },
+    failNext(f) {
+      failures.push({ ...f, times: f.times ?? 1 });
+    },
+    delayNext(d) {
+      delays.push({ ...d, times: d.times ?? 1 });
+    },
+    requests,
+    unhandled,
+    reset() {
+      requests.length = 0;
+      unhandled.length = 0;
+      failures = [];
+      delays = [];
+      denyNext = false;
+    },
+    async close() {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
