@@ -9,7 +9,7 @@ import { ConfigError, loadEncryptionKeys, loadLocalConfig, readEnvironment, type
 import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
 import { rotateTokenKeys } from "./key-rotation.js";
 import { Redis } from "ioredis";
-import { queueStats, retryFailed, JOB_STATES } from "./queue/admin.js";
+import { JOB_STATES, QUEUE_NAMES, queueStats, retryFailed } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
 import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
 import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
@@ -152,9 +152,9 @@ const cliCommands: readonly CliCommand[] = [
     async run(ctx) {
       const stats = await queueStats(await ctx.redis(), ctx.config().queuePrefix);
       const width = Math.max(...JOB_STATES.map((s) => s.length));
-      ctx.io.stdout(`${"state".padEnd(width)}  ${"events".padStart(8)}  ${"deliveries".padStart(10)}`);
+      ctx.io.stdout([`${"state".padEnd(width)}`, ...QUEUE_NAMES.map((q) => q.padStart(10))].join("  "));
       for (const state of JOB_STATES) {
-        ctx.io.stdout(`${state.padEnd(width)}  ${String(stats.events[state]).padStart(8)}  ${String(stats.deliveries[state]).padStart(10)}`);
+        ctx.io.stdout([state.padEnd(width), ...QUEUE_NAMES.map((q) => String(stats[q]?.[state] ?? 0).padStart(10))].join("  "));
       }
     },
   },
@@ -164,7 +164,7 @@ const cliCommands: readonly CliCommand[] = [
     summary: "replay every failed job (posts already made are not made again)",
     async run(ctx) {
       const retried = await retryFailed(await ctx.redis(), ctx.config().queuePrefix);
-      ctx.io.stdout(`Retried ${retried.events} failed event job(s) and ${retried.deliveries} failed delivery job(s).`);
+      ctx.io.stdout(`Retried ${retried.events} failed event job(s), ${retried.deliveries} failed delivery job(s) and ${retried.personal} failed personal job(s).`);
     },
   },
   {

@@ -108,7 +108,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let server: ServerType | undefined;
   let port = config.port;
   if (config.role !== "worker") {
-    const app = createApp({ config, logger, metrics, db, redis: producer, queues, mattermost, gitlab, people });
+    const app = createApp({ config, logger, metrics, db, redis: producer, queues: { ...queues, personal: personalQueue }, mattermost, gitlab, people });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: "0.0.0.0" }, (info) => {
         port = info.port;

@@ -11,6 +11,7 @@ import type { Logger } from "./logger.js";
 import type { MattermostApi } from "./mattermost/client.js";
 import type { Metrics } from "./metrics.js";
 import type { PeopleServices } from "./people/services.js";
+import type { PersonalQueue } from "./queue/personal.js";
 import type { DeliveryQueue, EventQueue } from "./queue/queues.js";
 import type { Db } from "./store/db.js";
 
@@ -20,7 +21,7 @@ export interface AppDeps {
   metrics: Metrics;
   db: Db;
   redis: Redis;
-  queues: { events: EventQueue; deliveries: DeliveryQueue };
+  queues: { events: EventQueue; deliveries: DeliveryQueue; personal?: PersonalQueue };
   mattermost: MattermostApi;
   /** Linked GitLab accounts (OAuth routes, commands acting on GitLab); see setupGitlabAccounts. */
   gitlab?: GitlabAccountsSetup;

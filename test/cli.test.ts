@@ -206,12 +206,12 @@ describe("gitlab-mm queue", () => {
 
       const stats = await cli(["queue", "stats"], env);
       expect(stats.code).toBe(0);
-      expect(stats.out[0]).toMatch(/^state\s+events\s+deliveries$/);
-      expect(stats.out.find((l) => l.startsWith("failed"))).toMatch(/^failed\s+0\s+1$/);
+      expect(stats.out[0]).toMatch(/^state\s+events\s+deliveries\s+personal$/);
+      expect(stats.out.find((l) => l.startsWith("failed"))).toMatch(/^failed\s+0\s+1\s+0$/);
 
       failNow = false;
       const retried = await cli(["queue", "retry-failed"], env);
-      expect(retried).toMatchObject({ code: 0, out: ["Retried 0 failed event job(s) and 1 failed delivery job(s)."] });
+      expect(retried).toMatchObject({ code: 0, out: ["Retried 0 failed event job(s), 1 failed delivery job(s) and 0 failed personal job(s)."] });
       await waitFor(async () => (await deliveries.getJob("post-1"))?.finishedOn !== undefined && (await deliveries.getJobCountByTypes("failed")) === 0);
       expect(await (await deliveries.getJob("post-1"))?.getState()).toBe("completed");
     } finally {

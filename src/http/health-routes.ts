@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Metrics } from "../metrics.js";
 import { jobCounts } from "../queue/admin.js";
+import type { PersonalQueue } from "../queue/personal.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
 
@@ -10,7 +11,7 @@ export interface HealthDeps {
   redis: Redis;
   db: Db;
   metrics: Metrics;
-  queues: { events: EventQueue; deliveries: DeliveryQueue };
+  queues: { events: EventQueue; deliveries: DeliveryQueue; personal?: PersonalQueue };
 }
 
 const CHECK_TIMEOUT_MS = 1000;

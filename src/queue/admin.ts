@@ -1,24 +1,35 @@
 // Job counts for /metrics and `gitlab-mm queue stats`, and the replay behind `gitlab-mm queue retry-failed`.
-import type { JobState } from "bullmq";
+import type { JobState, Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import { openQueues, type DeliveryQueue, type EventQueue } from "./queues.js";
+import { openPersonalQueue } from "./personal.js";
+import { openQueues } from "./queues.js";
 
 export const JOB_STATES = ["waiting", "active", "delayed", "prioritized", "waiting-children", "failed", "completed"] as const satisfies readonly JobState[];
 
-export type QueueName = "events" | "deliveries";
-export type QueueStats = Record<QueueName, Record<(typeof JOB_STATES)[number], number>>;
+export const QUEUE_NAMES = ["events", "deliveries", "personal"] as const;
+export type QueueName = (typeof QUEUE_NAMES)[number];
+export type StateCounts = Record<(typeof JOB_STATES)[number], number>;
+export type QueueStats = Partial<Record<QueueName, StateCounts>>;
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each queue has its own job data type
+export type QueueSet = Partial<Record<QueueName, Queue<any>>>;
 
-export async function jobCounts(queues: { events: EventQueue; deliveries: DeliveryQueue }): Promise<QueueStats> {
-  const [events, deliveries] = await Promise.all([queues.events.getJobCounts(...JOB_STATES), queues.deliveries.getJobCounts(...JOB_STATES)]);
-  return { events, deliveries } as QueueStats;
+export async function jobCounts(queues: QueueSet): Promise<QueueStats> {
+  const stats: QueueStats = {};
+  await Promise.all(
+    QUEUE_NAMES.map(async (name) => {
+      const queue = queues[name];
+      if (queue) stats[name] = (await queue.getJobCounts(...JOB_STATES)) as StateCounts;
+    }),
+  );
+  return stats;
 }
 
-async function withQueues<T>(connection: Redis, prefix: string, use: (q: ReturnType<typeof openQueues>) => Promise<T>): Promise<T> {
-  const queues = openQueues(connection, prefix);
+async function withQueues<T>(connection: Redis, prefix: string, use: (q: Required<QueueSet>) => Promise<T>): Promise<T> {
+  const queues = { ...openQueues(connection, prefix), personal: openPersonalQueue(connection, prefix) };
   try {
     return await use(queues);
   } finally {
-    await Promise.all([queues.events.close(), queues.deliveries.close()]);
+    await Promise.all(Object.values(queues).map((q) => q.close()));
   }
 }
 
@@ -26,11 +37,11 @@ export function queueStats(connection: Redis, prefix: string): Promise<QueueStat
   return withQueues(connection, prefix, jobCounts);
 }
 
-/** Moves every failed job of both queues back to waiting; returns how many per queue. */
+/** Moves every failed job of every queue back to waiting; returns how many per queue. */
 export function retryFailed(connection: Redis, prefix: string): Promise<Record<QueueName, number>> {
   return withQueues(connection, prefix, async (queues) => {
-    const result = { events: 0, deliveries: 0 };
-    for (const name of ["events", "deliveries"] as const) {
+    const result = { events: 0, deliveries: 0, personal: 0 };
+    for (const name of QUEUE_NAMES) {
       result[name] = await queues[name].getJobCountByTypes("failed");
       // Retried jobs keep their ids, so a replayed delivery still cannot post twice.
       await queues[name].retryJobs({ state: "failed", count: 1000 });
