@@ -190,3 +190,43 @@ describe("POST /webhooks/gitlab while Redis is out", () => {
     silent.close();
   });
 });
+
+describe("POST /webhooks/gitlab served by Node", () => {
+  it("reads the body from Node's request with the same limits", async () => {
+    const { serve } = await import("@hono/node-server");
+    const redis = producerConnection(redisUrl);
+    await waitReady(redis);
+    const prefix = uniquePrefix("node");
+    const events = openQueues(redis, prefix).events;
+    const app = webhookRoutes({ events, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
+    await new Promise((r) => server.once("listening", r));
+    const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+    const send = (body: BodyInit, extra: Record<string, string> = {}) =>
+      fetch(`${base}/webhooks/gitlab`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Merge Request Hook", ...extra },
+        body,
+        duplex: "half",
+      } as RequestInit);
+    try {
+      const ok = await send(fixtureText("merge_request.json"), { "Idempotency-Key": "node-1" });
+      expect(ok.status).toBe(202);
+      const { id } = (await ok.json()) as { id: string };
+      expect((await events.getJob(id))?.data.body).toBe(fixtureText("merge_request.json"));
+      const chunked = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode("x".repeat(10 * 1024)));
+          controller.close();
+        },
+      });
+      expect((await send(chunked)).status).toBe(413);
+      expect((await send("{broken")).status).toBe(400);
+    } finally {
+      server.close();
+      await events.close();
+      redis.disconnect();
+      await dropPrefix(prefix);
+    }
+  });
+});
