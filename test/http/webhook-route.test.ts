@@ -202,7 +202,7 @@ describe("POST /webhooks/gitlab served by Node", () => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise((r) => server.once("listening", r));
     const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    const send = (body: BodyInit, extra: Record<string, string> = {}) =>
+    const send = (body: string | ReadableStream<Uint8Array>, extra: Record<string, string> = {}) =>
       fetch(`${base}/webhooks/gitlab`, {
         method: "POST",
         headers: { "Content-Type": "application/json", "X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Merge Request Hook", ...extra },
