@@ -1,5 +1,6 @@
-// The bot as an administrator runs it: a process started from src/main.ts with environment variables.
-import { spawn } from "node:child_process";
+// The bot as an administrator runs it: the compiled server (`npm start` builds it, then runs
+// dist/src/main.js) as a process with environment variables.
+import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,7 +11,7 @@ import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 const root = new URL("../../", import.meta.url).pathname;
-const tsx = join(root, "node_modules/.bin/tsx");
+const tsc = join(root, "node_modules/.bin/tsc");
 
 interface Run {
   code: number | null;
@@ -20,7 +21,7 @@ interface Run {
 
 function runMain(env: Record<string, string>, onStart?: (child: ReturnType<typeof spawn>, output: () => string) => void): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(tsx, [join(root, "src/main.ts")], {
+    const child = spawn(process.execPath, [join(root, "dist/src/main.js")], {
       // An empty working directory: no developer's .env is read.
       cwd: mkdtempSync(join(tmpdir(), "gmm-proc-")),
       // A clean environment: only what the test gives (plus PATH), no .env of the developer's.
@@ -39,8 +40,9 @@ describe("the bot process", () => {
   let sim: MattermostSim;
   const prefix = uniquePrefix("proc");
   beforeAll(async () => {
+    execFileSync(tsc, ["-p", join(root, "tsconfig.build.json")], { cwd: root, stdio: "inherit" });
     sim = await startMattermostSim();
-  });
+  }, 120_000);
   afterAll(async () => {
     await sim.close();
     await dropPrefix(prefix);
