@@ -74,6 +74,8 @@ export function issue(p: IssuePayload): Notification[] {
       confidential,
       actorUsername: p.user?.username ?? undefined,
       threadKey: `${projectPath}#${a.iid}`,
+      // The thread's root shows whether the issue is open or closed now.
+      threadUpdate: { state: action === "close" ? "closed" : "opened" },
       render,
     },
   ];

@@ -27,6 +27,7 @@ describe("issue", () => {
       confidential: false,
       actorUsername: "root",
       threadKey: "gitlabhq/gitlab-test#23",
+      threadUpdate: { state: "opened" },
     });
     const common = {
       color: "#1f78d1",
@@ -198,5 +199,13 @@ describe("issue", () => {
   it("rejects an issue payload without its project", () => {
     const { project: _omit, ...rest } = base;
     expect(() => notificationsFor(rest)).toThrow(PayloadError);
+  });
+
+  it.each([
+    ["close", "closed"],
+    ["reopen", "opened"],
+  ])("tells the thread's root that %s leaves the issue %s", (action, state) => {
+    const n = only(issue({ ...base, object_attributes: { ...base.object_attributes, action } }));
+    expect(n.threadUpdate).toEqual({ state });
   });
 });
