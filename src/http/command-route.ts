@@ -9,6 +9,7 @@ import type { Logger } from "../logger.js";
 import type { MattermostApi } from "../mattermost/client.js";
 import type { PeopleServices } from "../people/services.js";
 import type { Db } from "../store/db.js";
+import { t } from "../i18n/index.js";
 import { secretMatches } from "./verify-token.js";
 
 export interface CommandRouteDeps {
@@ -20,6 +21,15 @@ export interface CommandRouteDeps {
   gitlab?: GitlabAccountsSetup;
   /** The personal side (profiles, reminder schedules), for `/gitlab settings` and `/gitlab todo`. */
   people?: PeopleServices;
+  /** For tests: how long before a slow command is acknowledged (default 1.5 s). */
+  ackAfterMs?: number;
+}
+
+/** How long a command may take before it is acknowledged and finished through response_url. */
+const ACK_AFTER_MS = 1500;
+
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
 }
 
 function field(body: Record<string, unknown>, name: string): string {
@@ -29,6 +39,7 @@ function field(body: Record<string, unknown>, name: string): string {
 
 export function commandRoutes(deps: CommandRouteDeps): Hono {
   const { db, mattermost, logger } = deps;
+  const ackAfterMs = deps.ackAfterMs ?? ACK_AFTER_MS;
   const tokens = deps.config.mattermost.commandTokens.filter((t) => t.length > 0);
   const config = {
     defaultLocale: deps.config.defaultLocale,
@@ -69,7 +80,7 @@ export function commandRoutes(deps: CommandRouteDeps): Hono {
     const trigger = field(body, "command") || undefined;
     const commandLogger = logger.child({ user_id: userId, channel_id: channelId, team_id: field(body, "team_id") });
     const started = Date.now();
-    const result = await runCommand(text, {
+    const work = runCommand(text, {
       userId,
       userName: field(body, "user_name"),
       channelId,
@@ -83,8 +94,21 @@ export function commandRoutes(deps: CommandRouteDeps): Hono {
       gitlab: deps.gitlab,
       people: deps.people,
     });
-    commandLogger.debug({ ms: Date.now() - started, response_type: result.response_type }, "slash command answered");
-    return reply({ response_type: result.response_type, text: result.text });
+    // Bolt's "ack, then respond": Mattermost gives up on a slash command after a few seconds, so
+    // work that is not done quickly is acknowledged now and finished through response_url.
+    const responseUrl = field(body, "response_url");
+    const quick = responseUrl ? await Promise.race([work, delay(ackAfterMs)]) : await work;
+    if (quick) {
+      commandLogger.debug({ ms: Date.now() - started, response_type: quick.response_type }, "slash command answered");
+      return reply({ response_type: quick.response_type, text: quick.text });
+    }
+    void work
+      .then((result) => mattermost.respondToCommand(responseUrl, { response_type: result.response_type, text: result.text }))
+      .then(
+        () => commandLogger.debug({ ms: Date.now() - started }, "slash command answered through response_url"),
+        (error: Error) => commandLogger.warn({ err: error.message }, "slash command result could not be sent through response_url"),
+      );
+    return reply({ response_type: "ephemeral", text: t(config.defaultLocale, "command.working") });
   });
 
   return app;

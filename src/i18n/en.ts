@@ -7,6 +7,7 @@ export const en = {
   "common.view_changes": "View changes",
   "common.confidential": "Confidential",
   "common.internal_note": "Internal note",
+  "command.working": "Working on it… the answer follows in a moment.",
 
   "thread.state": "State",
   "thread.state.opened": "Open",

@@ -9,6 +9,7 @@ export const zhCN: Record<MessageKey, string> = {
   "common.view_changes": "查看变更",
   "common.confidential": "私密",
   "common.internal_note": "内部备注",
+  "command.working": "正在处理……结果稍后显示。",
 
   "thread.state": "状态",
   "thread.state.opened": "开放",

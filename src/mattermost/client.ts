@@ -55,6 +55,11 @@ export interface MattermostApi {
   getPostsSince(channelId: string, since: number): Promise<Pick<Post, "id" | "props" | "root_id">[]>;
   /** The direct-message channel of two users (made when it does not exist yet). */
   createDirectChannel(userIdA: string, userIdB: string): Promise<ChannelInfo>;
+  /**
+   * Finishes a slash command through its response_url. Only URLs on this Mattermost server are
+   * called (the URL arrives in the request; anything else would let a caller aim the bot elsewhere).
+   */
+  respondToCommand(responseUrl: string, reply: { response_type: "ephemeral" | "in_channel"; text: string }): Promise<void>;
 }
 
 interface RawResponse<T> {
@@ -122,6 +127,18 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     },
     async getUser(userId) {
       return (await call<UserProfile>("get", client.getUserRoute(userId))).data;
+    },
+    async respondToCommand(responseUrl, reply) {
+      let target: URL;
+      try {
+        target = new URL(responseUrl);
+      } catch {
+        throw new MattermostError("client", "response_url is not a URL");
+      }
+      if (target.origin !== new URL(url).origin || !target.pathname.startsWith("/hooks/commands/")) {
+        throw new MattermostError("client", `response_url is not a command hook of ${new URL(url).origin}`);
+      }
+      await call("post", target.toString(), reply);
     },
     async getPostsSince(channelId, since) {
       const { data } = await call<PostList>("get", `${client.getChannelRoute(channelId)}/posts?since=${Math.floor(since)}`);

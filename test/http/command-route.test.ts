@@ -10,6 +10,7 @@ import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../
 import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
 import { dropPrefix, redisUrl } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 const TEAM_A_TOKEN = "xq3mz8team-a-token-7d1";
 const TEAM_B_TOKEN = "p0wq9team-b-token-2k8";
@@ -68,8 +69,9 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     await tdb.drop();
   });
 
-  function app(tokens: string[] = [TEAM_A_TOKEN, TEAM_B_TOKEN]) {
+  function app(tokens: string[] = [TEAM_A_TOKEN, TEAM_B_TOKEN], ackAfterMs?: number) {
     return commandRoutes({
+      ackAfterMs,
       db: tdb.db,
       mattermost,
       config: {
@@ -116,6 +118,35 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     expect(Object.keys(body).sort()).toEqual(["response_type", "text"]);
     expect(body.response_type).toBe("ephemeral");
     expect(body.text).toContain("/gitlab subscriptions add");
+  });
+
+  it("acknowledges a slow command at once and finishes it through response_url", async () => {
+    // GitLab takes its time to say whether the user may subscribe.
+    gitlab.delayNext({ path: /^\/api\/v4\/projects\//, ms: 600 });
+    const responseUrl = sim.commandResponseUrl();
+    const before = sim.commandResponses.length;
+    const res = await app(undefined, 100).request("/mattermost/command", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(form({ text: "subscriptions add team/app issues", response_url: responseUrl })).toString(),
+    });
+    expect(await res.json()).toEqual({ response_type: "ephemeral", text: "Working on it… the answer follows in a moment." });
+    await waitFor(() => sim.commandResponses.length > before, 5000, "the response through response_url");
+    expect(sim.commandResponses.at(-1)).toMatchObject({ body: { response_type: "in_channel", text: expect.stringContaining("subscribed this channel to team/app") } });
+    expect((await listSubscriptions(tdb.db, { channelId: channel.id })).map((s) => s.path)).toEqual(["team/app"]);
+  });
+
+  it("never sends a result to a response_url outside the Mattermost server", async () => {
+    gitlab.delayNext({ path: /^\/api\/v4\/projects\//, ms: 400 });
+    const before = sim.requests.length;
+    const res = await app(undefined, 50).request("/mattermost/command", {
+      method: "POST",
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams(form({ text: "subscriptions add team/app issues", response_url: "http://169.254.169.254/hooks/commands/x" })).toString(),
+    });
+    expect(((await res.json()) as { text: string }).text).toContain("Working on it");
+    await waitFor(() => log.text().includes("could not be sent through response_url"), 5000, "the refusal in the log");
+    expect(sim.requests.slice(before).filter((r) => r.path.startsWith("/hooks/"))).toEqual([]);
   });
 
   it("accepts the tokens of two teams", async () => {

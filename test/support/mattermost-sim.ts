@@ -61,6 +61,10 @@ export interface MattermostSim {
   setDown(down: boolean): void;
   reset(): void;
   close(): Promise<void>;
+  /** A slash command's response_url (Mattermost's /hooks/commands/{id}; not part of the v4 API reference). */
+  commandResponseUrl(): string;
+  /** What the bot sent to response URLs, in order. */
+  commandResponses: { hookId: string; body: unknown }[];
 }
 
 /** Mattermost's limit on a post's message, in runes (model.PostMessageMaxRunesV2). */
@@ -175,6 +179,8 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
   let down = false;
   const sockets = new Set<Socket>();
   const violations: string[] = [];
+  const commandHooks = new Map<string, { used: number }>();
+  const commandResponses: MattermostSim["commandResponses"] = [];
   const requests: MattermostSim["requests"] = [];
   let defaultTeam: TeamRecord | undefined;
 
@@ -624,6 +630,29 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     requests.push(record);
     const where = `${method} ${path}${url.search}`;
 
+    // Slash-command response URLs live outside /api/v4: Mattermost takes up to five JSON responses
+    // per command ({text, response_type}) and answers 200 with an empty body.
+    const hook = /^\/hooks\/commands\/([a-z0-9]{26})$/.exec(path);
+    if (hook && method === "POST") {
+      const parsed = record.body as { text?: unknown; response_type?: unknown } | undefined;
+      const known = commandHooks.get(hook[1]!);
+      const valid =
+        parsed !== undefined && typeof parsed === "object" && typeof parsed.text === "string" && (parsed.response_type === undefined || ["ephemeral", "in_channel"].includes(String(parsed.response_type)));
+      if (!known || known.used >= 5 || !valid) {
+        if (!valid) violations.push(`${where}: a command response must be JSON with a string "text" and response_type ephemeral or in_channel`);
+        record.status = 400;
+        res.writeHead(400, { "Content-Type": "application/json" });
+        res.end(JSON.stringify(errorJson(new AppError("web.command_webhook.invalid.app_error", "Invalid webhook.", 400), requestId)));
+        return;
+      }
+      known.used++;
+      commandResponses.push({ hookId: hook[1]!, body: parsed });
+      record.status = 200;
+      res.writeHead(200, { "Content-Length": 0 });
+      res.end();
+      return;
+    }
+
     // What the API reference says about this request: every breach is a violation, whatever the answer.
     const match = matchRoute(method, path);
     let problems: string[] = [];
@@ -730,6 +759,12 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     botToken,
     bot: publicUser(botRecord),
     violations,
+    commandResponses,
+    commandResponseUrl() {
+      const id = newId();
+      commandHooks.set(id, { used: 0 });
+      return `http://127.0.0.1:${port}/hooks/commands/${id}`;
+    },
     requests,
 
     addUser(u) {
