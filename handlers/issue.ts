@@ -3,8 +3,8 @@
 import type { Locale } from "../src/config.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
 import type { Notification } from "../src/notification.js";
-import { escapeBlock, escapeInline, exceedsExcerpt, linkMarkdown } from "../src/text/markdown.js";
-import { actorMarkdown, buildPost, COLORS, eventKey, keyPart, labelList, labelTitles, shortHash, timeKey, userList } from "./common.js";
+import { escapeInline, linkMarkdown } from "../src/text/markdown.js";
+import { actorMarkdown, buildPost, COLORS, eventKey, excerpt, keyPart, labelList, labelTitles, shortHash, timeKey, userList } from "./common.js";
 import { dateText } from "./dates.js";
 import type { IssuePayload } from "./payloads.js";
 
@@ -43,11 +43,7 @@ export function issue(p: IssuePayload): Notification[] {
   const render = (locale: Locale) => {
     const issueLink = linkMarkdown(escapeInline(title), a.url);
     const summary = t(locale, key, { actor: actorMarkdown(actor), noun: nounOf(locale, a.type), issue: issueLink });
-    let text: string | undefined;
-    if (action === "open" && a.description) {
-      text = escapeBlock(a.description);
-      if (exceedsExcerpt(a.description)) text += ` ${linkMarkdown(t(locale, "common.read_more"), a.url)}`;
-    }
+    const text = action === "open" ? excerpt(locale, a.description, a.url) : undefined;
     return buildPost({
       project: { path: projectPath, webUrl: p.project.web_url },
       summary,

@@ -3,8 +3,8 @@
 import type { Locale } from "../src/config.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
 import type { Notification, ThreadUpdate } from "../src/notification.js";
-import { escapeBlock, escapeInline, exceedsExcerpt, linkMarkdown } from "../src/text/markdown.js";
-import { actorMarkdown, buildPost, COLORS, eventKey, keyPart, labelList, labelTitles, timeKey, userList, type Actor } from "./common.js";
+import { escapeInline, linkMarkdown } from "../src/text/markdown.js";
+import { type Actor, actorMarkdown, buildPost, COLORS, eventKey, excerpt, keyPart, labelList, labelTitles, timeKey, userList } from "./common.js";
 import type { GitLabUser, MergeRequestPayload } from "./payloads.js";
 
 type Change = "open" | "reopen" | "close" | "merge" | "approved" | "unapproved" | "ready" | "review_requested";
@@ -94,11 +94,7 @@ export function mergeRequest(p: MergeRequestPayload): Notification[] {
       const summary =
         change === "review_requested" ? t(locale, "mr.review_requested", { ...vars, reviewers: userList(locale, reviewers ?? []) }) : t(locale, LOOK[change].key, vars);
       const color = change === "review_requested" ? COLORS.opened : LOOK[change].color;
-      let text: string | undefined;
-      if (change === "open" && a.description) {
-        text = escapeBlock(a.description);
-        if (exceedsExcerpt(a.description)) text += ` ${linkMarkdown(t(locale, "common.read_more"), a.url)}`;
-      }
+      const text = change === "open" ? excerpt(locale, a.description, a.url) : undefined;
       const branches = a.source_branch && a.target_branch ? `${escapeInline(a.source_branch)} → ${escapeInline(a.target_branch)}` : "";
       return buildPost({
         project: { path: projectPath, webUrl: p.project.web_url },

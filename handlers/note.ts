@@ -3,8 +3,8 @@
 import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { Feature, Notification } from "../src/notification.js";
-import { escapeBlock, escapeInline, exceedsExcerpt, linkMarkdown, shortSha } from "../src/text/markdown.js";
-import { actorMarkdown, buildPost, COLORS, PayloadError, eventKey, firstLine, keyPart, labelTitles, projectUrl, timeKey } from "./common.js";
+import { escapeInline, linkMarkdown, shortSha } from "../src/text/markdown.js";
+import { actorMarkdown, buildPost, COLORS, eventKey, excerpt, firstLine, keyPart, labelTitles, PayloadError, projectUrl, timeKey } from "./common.js";
 import { nounOf } from "./issue.js";
 import type { NotePayload } from "./payloads.js";
 
@@ -60,8 +60,7 @@ export function note(p: NotePayload): Notification[] {
           : feature === "commit_comments"
             ? t(locale, "note.commit", vars)
             : t(locale, "note.snippet", vars);
-    let text = escapeBlock(a.note);
-    if (exceedsExcerpt(a.note)) text += ` ${linkMarkdown(t(locale, "common.read_more"), a.url)}`;
+    const text = excerpt(locale, a.note, a.url);
     return buildPost({
       project: { path: projectPath, webUrl },
       summary,

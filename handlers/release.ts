@@ -2,8 +2,8 @@
 import type { Locale } from "../src/config.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
 import type { Notification } from "../src/notification.js";
-import { escapeBlock, escapeInline, exceedsExcerpt, link, linkMarkdown, shortSha } from "../src/text/markdown.js";
-import { buildPost, COLORS, eventKey, keyPart, projectUrl, shortHash, timeKey } from "./common.js";
+import { escapeInline, link, linkMarkdown, shortSha } from "../src/text/markdown.js";
+import { buildPost, COLORS, eventKey, excerpt, keyPart, projectUrl, shortHash, timeKey } from "./common.js";
 import type { ReleasePayload } from "./payloads.js";
 
 const LOOK: Record<string, { key: Extract<MessageKey, `release.${string}`>; color: string }> = {
@@ -28,11 +28,7 @@ export function release(p: ReleasePayload): Notification[] {
     const releaseText = deleted ? escapeInline(name) : link(name, p.url);
     const tag = link(p.tag, projectUrl(webUrl, "-", "tags", p.tag));
     const summary = look.key === "release.create" ? t(locale, look.key, { release: releaseText, tag }) : t(locale, look.key, { release: releaseText });
-    let text: string | undefined;
-    if (!deleted && p.description) {
-      text = escapeBlock(p.description);
-      if (exceedsExcerpt(p.description)) text += ` ${linkMarkdown(t(locale, "common.read_more"), p.url)}`;
-    }
+    const text = deleted ? undefined : excerpt(locale, p.description, p.url);
     const links = p.assets?.links ?? [];
     const assets = links
       .slice(0, SHOWN_ASSETS)

@@ -1,12 +1,13 @@
 // Writes docs/notifications.md: one example post of each kind, made from GitLab's published webhook
 // payloads (../shared/fixtures/gitlab-webhooks/) in every language. Run: npx tsx scripts/notification-docs.ts
 // test/docs.test.ts fails when the file differs from what this script writes.
-import { readFileSync, realpathSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { notificationsFor } from "../handlers/index.js";
 import { LOCALES, type Locale } from "../src/config.js";
 import type { MessageAttachment, Notification, PostContent } from "../src/notification.js";
 import { escapeInline } from "../src/text/markdown.js";
+import { isMain } from "../src/is-main.js";
 
 export const FIXTURES_DIR = new URL("../../shared/fixtures/gitlab-webhooks/", import.meta.url);
 export const DOC_FILE = new URL("../docs/notifications.md", import.meta.url);
@@ -98,17 +99,8 @@ export function notificationDocs(): string {
   return out.join("\n");
 }
 
-function executedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (executedDirectly()) {
+if (isMain(import.meta.url)) {
   writeFileSync(DOC_FILE, notificationDocs());
   console.log(`wrote ${fileURLToPath(DOC_FILE)}`);
 }

@@ -1,10 +1,9 @@
 // The admin CLI (SPEC.md "Admin CLI"): `gitlab-mm <command>`, or `npm run cli -- <command>` from a
 // checkout. Local mode: the same database (and Redis) as the server, no Mattermost login.
 // Exit 0 on success, 1 with a one-line message on error, 2 on bad usage.
-import { realpathSync } from "node:fs";
-import { fileURLToPath } from "node:url";
 import { canonicalFeatures, parseSubscriptionPath } from "../commands/subscriptions.js";
 import { CommandError } from "../commands/types.js";
+import { isMain } from "./is-main.js";
 import { ConfigError, loadEncryptionKeys, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
 import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
 import { rotateTokenKeys } from "./key-rotation.js";
@@ -373,14 +372,5 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   });
 }
 
-function executedDirectly(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
 
-if (executedDirectly()) await main();
+if (isMain(import.meta.url)) await main();

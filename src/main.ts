@@ -16,6 +16,7 @@ import { startEventsWorker } from "./queue/events-worker.js";
 import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
+import { isMain } from "./is-main.js";
 import { createApp } from "./server.js";
 import { migrateToLatest, openDatabase } from "./store/db.js";
 import { pruneDeliveries } from "./store/deliveries.js";
@@ -178,4 +179,4 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main();
+if (isMain(import.meta.url)) await main();
