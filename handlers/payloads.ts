@@ -27,6 +27,8 @@ const project = z.object({
   homepage: text,
   path_with_namespace: z.string().min(1),
   default_branch: text,
+  /** 0 private, 10 internal, 20 public. */
+  visibility_level: z.union([z.number(), z.string()]).nullish(),
 });
 export type GitLabProject = z.infer<typeof project>;
 

@@ -17,6 +17,7 @@ import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queu
 import { openQueues } from "./queue/queues.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { isMain } from "./is-main.js";
+import { createRecipientAccess } from "./people/recipient-access.js";
 import { createApp } from "./server.js";
 import { migrateToLatest, openDatabase } from "./store/db.js";
 import { pruneDeliveries } from "./store/deliveries.js";
@@ -72,7 +73,11 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         prefix: config.queuePrefix,
         deliveries: queues.deliveries,
         logger,
-        people: { profiles, queue: personalQueue },
+        people: {
+          profiles,
+          queue: personalQueue,
+          recipientAccess: createRecipientAccess({ redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
+        },
       }),
       startDeliveryWorker({
         db,

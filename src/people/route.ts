@@ -15,12 +15,16 @@ import { findMergeRequestPeople, saveMergeRequestPeople } from "../store/merge-r
 import { findUserLinksByGitlabIds, findUserLinksByUsernames, type UserLink } from "../store/user-links.js";
 import { getUserSettingsMany, type Digest } from "../store/user-settings.js";
 import { truncate } from "../text/markdown.js";
+import { visibilityOfLevel } from "../routing/subscriber-access.js";
 import { languageOf, type Profiles } from "./profiles.js";
+import type { RecipientAccess } from "./recipient-access.js";
 
 export interface PersonalRouteDeps {
   db: Db;
   profiles: Profiles;
   ignoredUsernames: readonly string[];
+  /** Whether someone only mentioned may read about a project that is not public (absent: they may not). */
+  recipientAccess?: RecipientAccess;
   now?: () => number;
 }
 
@@ -147,6 +151,17 @@ export async function planPersonal<K extends EventKind>(
         const current = chosen.get(link.mattermostUserId);
         if (!current || reasonRank(reason) < reasonRank(current.reason)) chosen.set(link.mattermostUserId, { notice, reason });
       }
+    }
+  }
+  if (chosen.size === 0) return plan;
+
+  // A mention in a private or internal project reaches only people GitLab says can see the project.
+  const visibility = visibilityOfLevel((payload as { project?: { visibility_level?: unknown } }).project?.visibility_level);
+  if (visibility !== "public") {
+    for (const [userId, { notice, reason }] of chosen) {
+      if (reason !== "mentioned") continue;
+      const sees = deps.recipientAccess ? await deps.recipientAccess.canSee(userId, notice.notification.projectPath) : false;
+      if (!sees) chosen.delete(userId);
     }
   }
   if (chosen.size === 0) return plan;

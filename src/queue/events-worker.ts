@@ -9,6 +9,7 @@ import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PostContent } from "../notification.js";
 import type { Profiles } from "../people/profiles.js";
+import type { RecipientAccess } from "../people/recipient-access.js";
 import { planPersonal, type HeldMessage } from "../people/route.js";
 import { ancestorPaths, routeToChannels } from "../routing/router.js";
 import { visibilityOfLevel, type SubscriberAccess } from "../routing/subscriber-access.js";
@@ -35,6 +36,8 @@ export interface PlanDeps {
     profiles: Profiles;
     /** Where digest jobs go; held messages need it. */
     queue: PersonalQueue;
+    /** Who, merely mentioned, may read about a non-public project. */
+    recipientAccess?: RecipientAccess;
     /** Digest window lengths (tests shorten them). */
     digestWindows?: DigestWindows;
     now?: () => number;
@@ -102,6 +105,7 @@ export async function planDeliveries(
       db: deps.db,
       profiles: deps.people.profiles,
       ignoredUsernames: deps.ignoredUsernames,
+      recipientAccess: deps.people.recipientAccess,
       now: deps.people.now,
     });
     deliveries.push(...personal.deliveries);
