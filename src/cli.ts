@@ -1,13 +1,15 @@
 // The admin CLI (SPEC.md "Admin CLI"): `gitlab-mm <command>`, or `npm run cli -- <command>` from a
 // checkout. Local mode: the same database (and Redis) as the server, no Mattermost login.
 // Exit 0 on success, 1 with a one-line message on error, 2 on bad usage.
+import { readFileSync, writeFileSync } from "node:fs";
+import { Redis } from "ioredis";
 import { canonicalFeatures, parseSubscriptionPath } from "../commands/subscriptions.js";
 import { CommandError } from "../commands/types.js";
 import { isMain } from "./is-main.js";
+import { createBackup, parseBackup, restoreBackup } from "./store/backup.js";
 import { ConfigError, loadEncryptionKeys, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
 import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
 import { rotateTokenKeys } from "./key-rotation.js";
-import { Redis } from "ioredis";
 import { JOB_STATES, QUEUE_NAMES, queueStats, retryFailed } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
 import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
@@ -235,6 +237,37 @@ const cliCommands: readonly CliCommand[] = [
         );
       }
       if (result.failed.length > 0) throw new Error(`${result.failed.length} account(s) could not be re-encrypted (see above); they must connect again`);
+    },
+  },
+  {
+    name: "backup",
+    usage: "backup <file>",
+    summary: "write every table to a JSON file (GitLab tokens stay encrypted)",
+    async run(ctx) {
+      const [file, ...extra] = ctx.args;
+      if (!file || extra.length) throw new UsageError("name one file to write");
+      const backup = await createBackup(await ctx.database());
+      writeFileSync(file, JSON.stringify(backup), { mode: 0o600 });
+      const rows = Object.values(backup.tables).reduce((n, t) => n + t.length, 0);
+      ctx.io.stdout(`Wrote ${rows} rows of ${Object.keys(backup.tables).length} tables to ${file}.`);
+    },
+  },
+  {
+    name: "restore",
+    usage: "restore <file>",
+    summary: "replace every table with a backup's rows (stop the bot first)",
+    async run(ctx) {
+      const [file, ...extra] = ctx.args;
+      if (!file || extra.length) throw new UsageError("name one backup file to read");
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        throw new CommandError("unreadable", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      }
+      const counts = await restoreBackup(await ctx.database({ migrate: false }), await parseBackup(text));
+      const rows = Object.values(counts).reduce((n, c) => n + c, 0);
+      ctx.io.stdout(`Restored ${rows} rows (${counts.subscriptions} subscriptions, ${counts.user_links} connected users) from ${file}.`);
     },
   },
   {
