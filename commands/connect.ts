@@ -1,7 +1,12 @@
 // `/gitlab connect`: a single-use link (10 minutes) that takes the person's browser through GitLab's
 // OAuth consent and back (src/http/oauth-routes.ts). Only the person who typed it sees the link.
+// Replies are in the person's language.
+import { t } from "../src/i18n/index.js";
+import { languageOf } from "../src/people/profiles.js";
 import { findUserLink } from "../src/store/user-links.js";
+import { getUserSettings } from "../src/store/user-settings.js";
 import { DEFAULT_TRIGGER } from "./help.js";
+import { profilesOf } from "./settings.js";
 import { ephemeral, escapeMarkdown, requireGitlab, usageError, type Command } from "./types.js";
 
 export const connect: Command = {
@@ -10,15 +15,16 @@ export const connect: Command = {
   summary: "connect your GitLab account, so the bot can act for you and tell you what concerns you",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
-    const accounts = requireGitlab(ctx);
+    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const accounts = requireGitlab(ctx, locale);
     const existing = await findUserLink(ctx.db, ctx.userId);
     const url = await accounts.connectUrl({ id: ctx.userId, username: ctx.userName });
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
     const lines = [
       existing
-        ? `You are connected to GitLab as @${escapeMarkdown(existing.gitlabUsername)}. To connect another GitLab account instead: [connect to GitLab](${url})`
-        : `[Connect your GitLab account](${url}): sign in to GitLab and authorize this bot (scope \`api\`).`,
-      `The link works once, only for you, for 10 minutes. \`${trigger} disconnect\` undoes it.`,
+        ? t(locale, "account.connect.existing", { who: escapeMarkdown(`@${existing.gitlabUsername}`), link: `[${t(locale, "account.connect.link_other")}](${url})` })
+        : t(locale, "account.connect.new", { link: `[${t(locale, "account.connect.link")}](${url})`, scope: "`api`" }),
+      t(locale, "account.connect.once", { command: `\`${trigger} disconnect\`` }),
     ];
     return ephemeral(lines.join("\n"));
   },

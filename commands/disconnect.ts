@@ -1,7 +1,12 @@
-// `/gitlab disconnect`: revoke the bot's tokens at GitLab and forget the link.
+// `/gitlab disconnect`: revoke the bot's tokens at GitLab and forget the link. Replies are in the
+// person's language.
+import { t } from "../src/i18n/index.js";
+import { languageOf } from "../src/people/profiles.js";
 import { deleteUserLink, findUserLink } from "../src/store/user-links.js";
-import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command } from "./types.js";
+import { getUserSettings } from "../src/store/user-settings.js";
 import { DEFAULT_TRIGGER } from "./help.js";
+import { profilesOf } from "./settings.js";
+import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command } from "./types.js";
 
 export const disconnect: Command = {
   name: "disconnect",
@@ -10,27 +15,23 @@ export const disconnect: Command = {
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
-    const notConnected = ephemeral(`Your Mattermost account is not connected to GitLab. (\`${trigger} connect\` connects it.)`);
-    const manual = "remove this application in GitLab under User Settings > Applications to revoke its access";
+    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const notConnected = ephemeral(t(locale, "account.not_connected", { command: `\`${trigger} connect\`` }));
     if (!ctx.gitlab?.ready) {
       // Without the OAuth settings GitLab cannot be asked to revoke; forget the link all the same.
       const link = await findUserLink(ctx.db, ctx.userId);
       if (!link || !(await deleteUserLink(ctx.db, ctx.userId))) return notConnected;
-      return ephemeral(`Disconnected from GitLab account @${escapeMarkdown(link.gitlabUsername)} here. This bot cannot reach GitLab, so ${manual}.`);
+      return ephemeral(t(locale, "account.disconnect.unreachable", { who: escapeMarkdown(`@${link.gitlabUsername}`) }));
     }
     let result;
     try {
       result = await ctx.gitlab.accounts.tokens.unlink(ctx.userId);
     } catch (error) {
-      throw gitlabAuthProblem(error, trigger) ?? error;
+      throw gitlabAuthProblem(error, trigger, locale) ?? error;
     }
     if (!result) return notConnected;
     ctx.logger.info({ user_id: ctx.userId, gitlab_username: result.link.gitlabUsername, revoked: result.revoked }, "GitLab account disconnected");
-    const who = `@${escapeMarkdown(result.link.gitlabUsername)}`;
-    return ephemeral(
-      result.revoked
-        ? `Disconnected from GitLab account ${who}; the bot's access was revoked at GitLab.`
-        : `Disconnected from GitLab account ${who} here, but GitLab could not be asked to revoke the bot's access: ${manual}.`,
-    );
+    const who = escapeMarkdown(`@${result.link.gitlabUsername}`);
+    return ephemeral(t(locale, result.revoked ? "account.disconnect.revoked" : "account.disconnect.not_revoked", { who }));
   },
 };

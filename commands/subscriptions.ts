@@ -1,11 +1,17 @@
 // `/gitlab subscriptions add|list|delete` (SPEC.md "Slash command grammar"): which GitLab projects
 // and groups post to this channel, with which features.
-import { ACCESS_LEVEL, accessLevelName, type ResourceAccess } from "../src/gitlab/access.js";
+import type { Locale } from "../src/config.js";
+import { ACCESS_LEVEL, type ResourceAccess } from "../src/gitlab/access.js";
 import { describeGitlabError } from "../src/gitlab/client.js";
+import { GitlabAuthError } from "../src/gitlab/tokens.js";
+import { t } from "../src/i18n/index.js";
 import { MattermostError } from "../src/mattermost/client.js";
+import { languageOf } from "../src/people/profiles.js";
 import { FeatureError, formatFeatures, parseFeatures } from "../src/routing/features.js";
 import { deleteSubscription, listSubscriptions, normalizePath, upsertSubscription } from "../src/store/subscriptions.js";
+import { getUserSettings } from "../src/store/user-settings.js";
 import { DEFAULT_TRIGGER } from "./help.js";
+import { profilesOf } from "./settings.js";
 import {
   CommandError,
   ephemeral,
@@ -60,54 +66,74 @@ async function requireChannelAdmin(ctx: CommandContext, action: string): Promise
   );
 }
 
+/** The language of the person who typed the command (asked only when there is something to tell them). */
+async function localeOf(ctx: CommandContext): Promise<Locale> {
+  return languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+}
+
+const ROLES = [
+  [ACCESS_LEVEL.owner, "role.owner"],
+  [ACCESS_LEVEL.maintainer, "role.maintainer"],
+  [ACCESS_LEVEL.developer, "role.developer"],
+  [ACCESS_LEVEL.reporter, "role.reporter"],
+  [ACCESS_LEVEL.planner, "role.planner"],
+  [ACCESS_LEVEL.guest, "role.guest"],
+  [ACCESS_LEVEL.minimal, "role.minimal_access"],
+] as const;
+
+/** The name of an access level in `locale` ("Reporter", "报告者"). */
+function roleName(locale: Locale, level: number): string {
+  const key = ROLES.find(([l]) => level >= l)?.[1];
+  return key ? t(locale, key) : t(locale, "account.subscribe.no_access");
+}
+
 /**
  * Who may subscribe (issue 4, item 3): the person's connected GitLab account must see the project or
  * group with Reporter or above, and a private or internal one goes only to a private channel unless
  * ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. Returns what GitLab said, to be stored with the subscription.
+ * Refusals are written in the person's language.
  */
 async function requireGitlabAccess(ctx: CommandContext, path: string): Promise<ResourceAccess> {
-  const accounts = requireGitlab(ctx);
   const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
+  const accounts = ctx.gitlab?.ready ? ctx.gitlab.accounts : requireGitlab(ctx, await localeOf(ctx));
   let access: ResourceAccess | undefined;
   try {
     access = await accounts.access(ctx.userId, path);
   } catch (error) {
-    const problem = gitlabAuthProblem(error, trigger);
-    if (problem) {
-      if (problem.code === "not_connected") {
-        throw new CommandError(
-          "not_connected",
-          `To subscribe a channel, connect your GitLab account first (\`${trigger} connect\`): GitLab must confirm that you can see ${escapeMarkdown(path)}.`,
-        );
+    if (error instanceof GitlabAuthError) {
+      const locale = await localeOf(ctx);
+      if (error.code === "not_connected") {
+        throw new CommandError("not_connected", t(locale, "account.subscribe.not_connected", { command: `\`${trigger} connect\``, path: escapeMarkdown(path) }));
       }
-      throw problem;
+      throw gitlabAuthProblem(error, trigger, locale)!;
     }
     ctx.logger.warn({ path, err: describeGitlabError(error) }, "could not check GitLab access for a subscription");
-    throw new CommandError("gitlab_unavailable", `GitLab could not be asked whether you can see ${escapeMarkdown(path)}; nothing was changed. Please try again later.`);
+    throw new CommandError("gitlab_unavailable", t(await localeOf(ctx), "account.subscribe.unavailable", { path: escapeMarkdown(path) }));
   }
   if (!access) {
-    throw new CommandError(
-      "not_found",
-      `GitLab has no project or group ${escapeMarkdown(path)} that your GitLab account can see. Check the path (as in its URL), or ask for access to it.`,
-    );
+    throw new CommandError("not_found", t(await localeOf(ctx), "account.subscribe.not_found", { path: escapeMarkdown(path) }));
   }
   if (access.accessLevel < ACCESS_LEVEL.reporter) {
-    throw new CommandError(
-      "forbidden",
-      `Subscribing a channel to ${escapeMarkdown(access.fullPath)} needs the Reporter role or above in it; GitLab says you have ${accessLevelName(access.accessLevel)}.`,
-    );
+    const locale = await localeOf(ctx);
+    throw new CommandError("forbidden", t(locale, "account.subscribe.role", { path: escapeMarkdown(access.fullPath), role: roleName(locale, access.accessLevel) }));
   }
   if (access.visibility !== "public" && !ctx.config.allowPrivateProjectsInPublicChannels) {
-    const channel = await ctx.mattermost.getChannel(ctx.channelId).catch((error: unknown) => {
+    const visibility = access.visibility;
+    const channel = await ctx.mattermost.getChannel(ctx.channelId).catch(async (error: unknown) => {
       if (error instanceof MattermostError && (error.status === 403 || error.status === 404)) {
-        throw new CommandError("bot_not_in_channel", "The bot cannot see this channel: add it to the channel first, then subscribe again.");
+        throw new CommandError("bot_not_in_channel", t(await localeOf(ctx), "account.subscribe.bot_not_in_channel"));
       }
       throw error;
     });
     if (channel.type === "O") {
+      const locale = await localeOf(ctx);
       throw new CommandError(
         "public_channel",
-        `${escapeMarkdown(access.fullPath)} is ${access.visibility === "internal" ? "an" : "a"} ${access.visibility} ${access.kind}: its events may only be posted in a private channel. Subscribe a private channel instead (your administrator can allow public channels with \`ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS=true\`).`,
+        t(locale, "account.subscribe.public_channel", {
+          path: escapeMarkdown(access.fullPath),
+          what: t(locale, `account.subscribe.${visibility}_${access.kind}`),
+          setting: "`ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS=true`",
+        }),
       );
     }
   }
@@ -151,12 +177,12 @@ export const subscriptionsAdd: Command = {
       visibility: access.visibility,
     });
     ctx.logger.info({ channel_id: ctx.channelId, user_id: ctx.userId, path, features, created, visibility: access.visibility }, "subscription saved");
-    const who = mentionUser(ctx.userName);
-    if (created || !before) return inChannel(`${who} subscribed this channel to ${escapeMarkdown(path)}: ${showFeatures(features)}`);
-    if (before.features === features) return inChannel(`${who} confirmed this channel's subscription to ${escapeMarkdown(path)}: ${showFeatures(features)} (unchanged)`);
-    return inChannel(
-      `${who} replaced this channel's subscription to ${escapeMarkdown(path)}: ${showFeatures(features)} (was: ${showFeatures(before.features)})`,
-    );
+    // Seen by the whole channel: in the bot's default language, as its notifications are.
+    const locale = ctx.config.defaultLocale;
+    const said = { who: mentionUser(ctx.userName), path: escapeMarkdown(path), features: showFeatures(features) };
+    if (created || !before) return inChannel(t(locale, "account.subscribe.added", said));
+    if (before.features === features) return inChannel(t(locale, "account.subscribe.unchanged", said));
+    return inChannel(t(locale, "account.subscribe.replaced", { ...said, before: showFeatures(before.features) }));
   },
 };
 
@@ -188,6 +214,6 @@ export const subscriptionsDelete: Command = {
       return ephemeral(`This channel has no subscription to ${escapeMarkdown(path)}. See ${typed(ctx, "subscriptions list")} for the ones it has.`);
     }
     ctx.logger.info({ channel_id: ctx.channelId, user_id: ctx.userId, path }, "subscription deleted");
-    return inChannel(`${mentionUser(ctx.userName)} unsubscribed this channel from ${escapeMarkdown(path)}.`);
+    return inChannel(t(ctx.config.defaultLocale, "account.subscribe.deleted", { who: mentionUser(ctx.userName), path: escapeMarkdown(path) }));
   },
 };

@@ -15,13 +15,13 @@ export const todo: Command = {
   summary: "list what waits for you in GitLab: to-dos, reviews, your merge requests and issues",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
-    const accounts = requireGitlab(ctx);
     const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const accounts = requireGitlab(ctx, locale);
     let text: string;
     try {
       text = formatTodo(locale, await fetchTodo(accounts, ctx.userId), accounts.gitlabUrl);
     } catch (error) {
-      const problem = gitlabAuthProblem(error, ctx.trigger ?? DEFAULT_TRIGGER);
+      const problem = gitlabAuthProblem(error, ctx.trigger ?? DEFAULT_TRIGGER, locale);
       if (problem) throw problem;
       ctx.logger.warn({ err: describeGitlabError(error) }, "to-do list not fetched");
       return ephemeral(t(locale, "todo.failed", { error: describeGitlabError(error) }));

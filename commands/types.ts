@@ -1,8 +1,9 @@
 // What every `/gitlab` subcommand sees and returns. A command is one file exporting a `Command`,
 // plus one line in the table in ./index.ts (which also drives `help` and argument errors).
-import type { Config } from "../src/config.js";
+import type { Config, Locale } from "../src/config.js";
 import type { GitlabAccounts, GitlabAccountsSetup } from "../src/gitlab/accounts.js";
 import { GitlabAuthError } from "../src/gitlab/tokens.js";
+import { t } from "../src/i18n/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MattermostApi } from "../src/mattermost/client.js";
 import type { PeopleServices } from "../src/people/services.js";
@@ -86,20 +87,22 @@ export function mentionUser(userName: string): string {
   return escapeMarkdown(`@${userName}`);
 }
 
-/** The linked-accounts service, or a message naming the settings the administrator must add. */
-export function requireGitlab(ctx: Pick<CommandContext, "gitlab">): GitlabAccounts {
+/** The linked-accounts service, or a message (in `locale`) naming the settings the administrator must add. */
+export function requireGitlab(ctx: Pick<CommandContext, "gitlab">, locale: Locale = "en"): GitlabAccounts {
   if (ctx.gitlab?.ready) return ctx.gitlab.accounts;
   const missing = ctx.gitlab?.missing ?? ["GITLAB_URL", "GITLAB_OAUTH_CLIENT_ID", "GITLAB_OAUTH_CLIENT_SECRET", "ENCRYPTION_KEY"];
-  throw new CommandError(
-    "not_configured",
-    `This bot cannot connect GitLab accounts yet: ask your administrator to set ${missing.map((m) => `\`${m}\``).join(", ")} (see the README, "GitLab OAuth application").`,
-  );
+  throw new CommandError("not_configured", t(locale, "account.not_configured", { settings: missing.map((m) => `\`${m}\``).join(", ") }));
 }
 
-/** A GitLab token problem (not connected, grant revoked, refresh busy) as a message for the person. */
-export function gitlabAuthProblem(error: unknown, trigger = "/gitlab"): CommandError | undefined {
+/** A GitLab token problem (not connected, grant revoked, refresh busy) as a message for the person, in `locale`. */
+export function gitlabAuthProblem(error: unknown, trigger = "/gitlab", locale: Locale = "en"): CommandError | undefined {
   if (!(error instanceof GitlabAuthError)) return undefined;
-  if (error.code === "not_connected") return new CommandError(error.code, `Your Mattermost account is not connected to GitLab. Type \`${trigger} connect\` to connect it.`);
-  if (error.code === "reconnect") return new CommandError(error.code, `${error.message} Type \`${trigger} connect\` to connect again.`);
-  return new CommandError(error.code, error.message);
+  const command = `\`${trigger} connect\``;
+  if (error.code === "not_connected") return new CommandError(error.code, t(locale, "account.not_connected", { command }));
+  if (error.code === "reconnect") {
+    // The username as GitLab spells it, as before (GitLab usernames are letters, digits, `_`, `.` and `-`).
+    if (error.gitlabUsername !== undefined) return new CommandError(error.code, t(locale, "account.reconnect", { who: escapeMarkdown(`@${error.gitlabUsername}`), command }));
+    return new CommandError(error.code, `${error.message} Type ${command} to connect again.`);
+  }
+  return new CommandError(error.code, t(locale, "account.busy"));
 }

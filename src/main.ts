@@ -47,11 +47,11 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   const queues = openQueues(producer, config.queuePrefix);
   const metrics = createMetrics({ defaults: true });
   const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
-  const gitlab = setupGitlabAccounts({ config, db, redis: producer, logger, notify: directMessenger(mattermost) });
+  const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
+  const gitlab = setupGitlabAccounts({ config, db, redis: producer, logger, notify: directMessenger(mattermost), profiles });
   if (!gitlab.ready) logger.info({ missing: gitlab.missing }, "GitLab accounts cannot be connected until these settings are set");
   // Personal side: direct messages, digests and daily reminders (queue "personal").
   const personalQueue = openPersonalQueue(producer, config.queuePrefix);
-  const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
   const people = createPeopleServices({ db, queue: personalQueue, profiles });
 
   const workers: Worker[] = [];

@@ -41,11 +41,6 @@ async function orUndefinedOn404<T>(call: () => Promise<T>): Promise<T | undefine
   }
 }
 
-/** Name of an access level for messages ("Reporter"). */
-export function accessLevelName(level: number): string {
-  const names: [number, string][] = [[50, "Owner"], [40, "Maintainer"], [30, "Developer"], [20, "Reporter"], [15, "Planner"], [10, "Guest"], [5, "Minimal Access"]];
-  return names.find(([l]) => level >= l)?.[1] ?? "no access";
-}
 
 /**
  * The project, else the group, at `path`, as the user sees it; undefined when GitLab says neither

@@ -2,16 +2,20 @@
 // connect-flow states and a client per user, built once from the config. Without GITLAB_URL, the
 // OAuth application or ENCRYPTION_KEY, accounts cannot be linked: `missing` names what to set.
 import type { Redis } from "ioredis";
-import type { Config } from "../config.js";
+import type { Config, Locale } from "../config.js";
 import { createTokenCipher, type TokenCipher } from "../crypto.js";
+import { t } from "../i18n/index.js";
 import type { Logger } from "../logger.js";
 import { createOAuthStates, type OAuthStates } from "../oauth/states.js";
+import { languageOf, type Profiles } from "../people/profiles.js";
 import type { Db } from "../store/db.js";
 import { findUserLink, type UserLink } from "../store/user-links.js";
+import { getUserSettings } from "../store/user-settings.js";
 import { resourceAccess, type ResourceAccess } from "./access.js";
 import { withUserGitlab, type GitlabApi } from "./client.js";
 import { createGitlabOAuth, type GitlabOAuth } from "./oauth.js";
 import { createGitlabTokens, notConnected, type GitlabTokens } from "./tokens.js";
+import { escapeInline } from "../text/markdown.js";
 
 export const CALLBACK_PATH = "/oauth/gitlab/callback";
 export const CONNECT_PATH = "/oauth/gitlab/connect";
@@ -26,6 +30,8 @@ export interface GitlabAccounts {
   now: () => number;
   /** Sends the user a direct message from the bot (errors are the caller's). */
   notify(mattermostUserId: string, message: string): Promise<void>;
+  /** The language to write to the user in: their `/gitlab settings` choice, else their Mattermost language, else the default. */
+  localeOf(mattermostUserId: string): Promise<Locale>;
   /** A single-use link that starts the connect flow for this Mattermost user. */
   connectUrl(user: { id: string; username: string }): Promise<string>;
   /** Runs `fn` as the user on GitLab (see withUserGitlab: it may run twice after a 401, so make it safe to repeat). */
@@ -37,11 +43,13 @@ export interface GitlabAccounts {
 export type GitlabAccountsSetup = { ready: true; accounts: GitlabAccounts } | { ready: false; missing: string[] };
 
 export interface GitlabAccountsDeps {
-  config: Pick<Config, "gitlab" | "publicUrl" | "encryptionKey" | "encryptionKeysPrevious" | "queuePrefix">;
+  config: Pick<Config, "gitlab" | "publicUrl" | "encryptionKey" | "encryptionKeysPrevious" | "queuePrefix"> & Partial<Pick<Config, "defaultLocale">>;
   db: Db;
   redis: Redis;
   logger: Logger;
   notify?: (mattermostUserId: string, message: string) => Promise<void>;
+  /** Users' Mattermost languages; without it, a user who chose no language gets the default one. */
+  profiles?: Profiles;
   now?: () => number;
   /** The slash command, for messages ("/gitlab"). */
   trigger?: string;
@@ -73,6 +81,16 @@ export function setupGitlabAccounts(deps: GitlabAccountsDeps): GitlabAccountsSet
     { now },
   );
   const notify = deps.notify ?? (async () => {});
+  const defaultLocale: Locale = config.defaultLocale ?? "en";
+  const profiles: Profiles = deps.profiles ?? { locale: async () => defaultLocale, timeZone: async () => "UTC" };
+  async function localeOf(userId: string): Promise<Locale> {
+    try {
+      return await languageOf(await getUserSettings(db, userId), profiles, userId);
+    } catch (error) {
+      logger.warn({ user_id: userId, err: (error as Error).message }, "user settings not read; writing in the default language");
+      return defaultLocale;
+    }
+  }
   const tokens = createGitlabTokens({
     db,
     redis,
@@ -82,10 +100,10 @@ export function setupGitlabAccounts(deps: GitlabAccountsDeps): GitlabAccountsSet
     logger,
     now,
     ...deps.tokenOptions,
-    onGrantRevoked: (link) =>
+    onGrantRevoked: async (link) =>
       notify(
         link.mattermostUserId,
-        `Your GitLab account @${link.gitlabUsername} was disconnected: GitLab no longer accepts this bot's access (it was revoked, or has expired). Type \`${trigger} connect\` to connect again.`,
+        t(await localeOf(link.mattermostUserId), "account.dm.revoked", { who: escapeInline(`@${link.gitlabUsername}`), command: `\`${trigger} connect\`` }),
       ),
   });
   const states = createOAuthStates({ redis, keyPrefix: config.queuePrefix, now });
@@ -99,6 +117,7 @@ export function setupGitlabAccounts(deps: GitlabAccountsDeps): GitlabAccountsSet
     cipher,
     now,
     notify,
+    localeOf,
     async connectUrl(user) {
       const token = await states.issueConnect(user);
       return `${publicUrl}${CONNECT_PATH}?state=${token}`;

@@ -19,6 +19,8 @@ export class GitlabAuthError extends Error {
     /** not_connected: no link; reconnect: GitLab refused the grant (link deleted); busy: refresh lock not obtained. */
     readonly code: "not_connected" | "reconnect" | "busy",
     message: string,
+    /** reconnect: the GitLab account that was disconnected (for messages in the user's language). */
+    readonly gitlabUsername?: string,
   ) {
     super(message);
     this.name = "GitlabAuthError";
@@ -164,6 +166,7 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
     throw new GitlabAuthError(
       "reconnect",
       `GitLab no longer accepts this bot's access to your account @${link.gitlabUsername} (it was revoked or has expired), so it was disconnected.`,
+      link.gitlabUsername,
     );
   }
 

@@ -4,16 +4,20 @@
 // redirects to GitLab's /oauth/authorize. /callback accepts the answer only in that browser, only once
 // and only within 10 minutes of the command; it exchanges the code, reads /api/v4/user and saves the
 // link with both tokens encrypted. Anything else gets a plain HTML page saying what went wrong, and
-// nothing is saved. No token or code is ever logged or shown.
+// nothing is saved. No token or code is ever logged or shown. Pages are in the Mattermost user's
+// language once the state names them, else in the browser's (Accept-Language).
 import { timingSafeEqual } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import type { Locale } from "../config.js";
 import type { GitlabAccountsSetup } from "../gitlab/accounts.js";
 import { CALLBACK_PATH, CONNECT_PATH } from "../gitlab/accounts.js";
 import { currentGitlabUser, describeGitlabError, type GitlabUser } from "../gitlab/client.js";
 import { createPkcePair, GitlabOAuthError, type TokenSet } from "../gitlab/oauth.js";
+import { t } from "../i18n/index.js";
 import type { Logger } from "../logger.js";
 import { newSecret, sha256Hex, STATE_TTL_MS } from "../oauth/states.js";
+import { escapeInline } from "../text/markdown.js";
 
 export interface OAuthRouteDeps {
   gitlab: GitlabAccountsSetup;
@@ -28,11 +32,24 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[ch]!);
 }
 
-/** A small page; every piece of text is escaped here. */
-function page(c: Context, status: 200 | 400 | 502 | 503, title: string, lines: string[]) {
+/** The browser's preferred language (Accept-Language, by weight): any Chinese -> zh-CN, else English. */
+export function localeFromAcceptLanguage(header: string | undefined): Locale {
+  let best: { tag: string; q: number } | undefined;
+  for (const part of (header ?? "").split(",")) {
+    const [tag = "", ...params] = part.split(";").map((x) => x.trim().toLowerCase());
+    const weight = params.find((p) => p.startsWith("q="));
+    const q = weight === undefined ? 1 : Number(weight.slice(2));
+    if (!tag || tag === "*" || !(q > 0)) continue;
+    if (!best || q > best.q) best = { tag, q };
+  }
+  return best && /^zh(-|$)/.test(best.tag) ? "zh-CN" : "en";
+}
+
+/** A small page in `locale`; every piece of text is escaped here. */
+function page(c: Context, locale: Locale, status: 200 | 400 | 502 | 503, title: string, lines: string[]) {
   const body = [
     "<!doctype html>",
-    '<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">',
+    `<html lang="${escapeHtml(locale)}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
     `<title>${escapeHtml(title)}</title>`,
     "<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5}</style>",
     "</head><body>",
@@ -57,14 +74,14 @@ function sameHash(a: string, b: string): boolean {
 export function oauthRoutes(deps: OAuthRouteDeps): Hono {
   const { logger } = deps;
   const trigger = deps.trigger ?? "/gitlab";
-  const again = `Type ${trigger} connect in Mattermost for a new link.`;
+  const again = (locale: Locale) => t(locale, "account.page.again", { command: `${trigger} connect` });
+  const browserLocale = (c: Context) => localeFromAcceptLanguage(c.req.header("accept-language"));
   const app = new Hono();
 
   function notConfigured(c: Context, missing: string[]) {
     logger.warn({ missing }, "GitLab account linking is not configured");
-    return page(c, 503, "GitLab accounts cannot be connected yet", [
-      "This bot is not set up to connect GitLab accounts. Ask your administrator to set: " + missing.join(", ") + ".",
-    ]);
+    const locale = browserLocale(c);
+    return page(c, locale, 503, t(locale, "account.page.not_configured.title"), [t(locale, "account.page.not_configured", { settings: missing.join(", ") })]);
   }
 
   app.get(CONNECT_PATH, async (c) => {
@@ -74,9 +91,10 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono {
     const taken = await accounts.states.takeConnect(token);
     if (!taken.ok) {
       logger.info({ reason: taken.reason }, "connect link refused");
+      const locale = browserLocale(c);
       return taken.reason === "expired"
-        ? page(c, 400, "This link has expired", ["Connect links work for 10 minutes.", again])
-        : page(c, 400, "This link is not valid", ["It was already used, or it was not made by this bot.", again]);
+        ? page(c, locale, 400, t(locale, "account.page.link_expired.title"), [t(locale, "account.page.link_expired"), again(locale)])
+        : page(c, locale, 400, t(locale, "account.page.link_invalid.title"), [t(locale, "account.page.link_invalid"), again(locale)]);
     }
     const request = taken.value;
     const pkce = createPkcePair();
@@ -103,25 +121,25 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono {
     const pending = await accounts.states.peekPending(state);
     if (!pending.ok) {
       logger.info({ reason: pending.reason }, "OAuth callback refused: unknown or expired state");
+      const locale = browserLocale(c);
       if (pending.reason === "expired") {
         await accounts.states.takePending(state);
-        return page(c, 400, "This sign-in has expired", ["Connecting must be finished within 10 minutes.", again]);
+        return page(c, locale, 400, t(locale, "account.page.signin_expired.title"), [t(locale, "account.page.signin_expired"), again(locale)]);
       }
-      return page(c, 400, "This sign-in is not valid", ["It was already used, or it was not started by this bot.", again]);
+      return page(c, locale, 400, t(locale, "account.page.signin_invalid.title"), [t(locale, "account.page.signin_invalid"), again(locale)]);
     }
+    // From here the state names the Mattermost user: write in their language.
+    const locale = await accounts.localeOf(pending.value.mattermostUserId);
     // Only the browser that opened the connect link may finish it (a stolen or forged callback is refused
     // without spending the state, so it cannot spoil the real one).
     const cookie = getCookie(c, COOKIE);
     if (!cookie || !sameHash(sha256Hex(cookie), pending.value.browserHash)) {
       logger.warn({ user_id: pending.value.mattermostUserId }, "OAuth callback refused: it came from another browser than the one that started it");
-      return page(c, 400, "This sign-in was started in another browser", [
-        "Open the connect link from Mattermost and finish signing in to GitLab in the same browser.",
-        again,
-      ]);
+      return page(c, locale, 400, t(locale, "account.page.other_browser.title"), [t(locale, "account.page.other_browser"), again(locale)]);
     }
     const taken = await accounts.states.takePending(state);
     deleteCookie(c, COOKIE, { path: "/oauth/gitlab" });
-    if (!taken.ok) return page(c, 400, "This sign-in is not valid", ["It was already used.", again]);
+    if (!taken.ok) return page(c, locale, 400, t(locale, "account.page.signin_invalid.title"), [t(locale, "account.page.signin_used"), again(locale)]);
     const { mattermostUserId, mattermostUsername, codeVerifier } = taken.value;
     const log = logger.child({ user_id: mattermostUserId });
 
@@ -129,13 +147,17 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono {
     if (error) {
       log.info({ error }, "GitLab did not authorize the connection");
       const description = c.req.query("error_description");
-      return page(c, 400, "GitLab did not authorize the connection", [
-        error === "access_denied" ? "Access was denied on GitLab, so nothing was connected." : `GitLab answered: ${error}${description ? ` (${description.slice(0, 300)})` : ""}.`,
-        again,
+      return page(c, locale, 400, t(locale, "account.page.denied.title"), [
+        error === "access_denied"
+          ? t(locale, "account.page.denied")
+          : description
+            ? t(locale, "account.page.gitlab_error_described", { error, description: description.slice(0, 300) })
+            : t(locale, "account.page.gitlab_error", { error }),
+        again(locale),
       ]);
     }
     const code = c.req.query("code");
-    if (!code) return page(c, 400, "GitLab sent no authorization code", [again]);
+    if (!code) return page(c, locale, 400, t(locale, "account.page.no_code.title"), [again(locale)]);
 
     let tokens: TokenSet;
     try {
@@ -143,9 +165,9 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono {
     } catch (err) {
       const invalid = err instanceof GitlabOAuthError && err.code === "invalid_grant";
       log.warn({ err: (err as Error).message }, "OAuth code exchange failed");
-      return page(c, invalid ? 400 : 502, "GitLab did not accept the sign-in", [
-        invalid ? "The authorization code was refused (it may have been used already, or it expired)." : "GitLab could not be asked to complete the sign-in.",
-        again,
+      return page(c, locale, invalid ? 400 : 502, t(locale, "account.page.exchange_failed.title"), [
+        t(locale, invalid ? "account.page.code_refused" : "account.page.exchange_unavailable"),
+        again(locale),
       ]);
     }
 
@@ -155,18 +177,18 @@ export function oauthRoutes(deps: OAuthRouteDeps): Hono {
     } catch (err) {
       log.warn({ err: describeGitlabError(err) }, "reading /api/v4/user after the code exchange failed");
       await accounts.tokens.revokeQuietly({ accessTokenEnc: accounts.cipher.encrypt(tokens.accessToken), refreshTokenEnc: accounts.cipher.encrypt(tokens.refreshToken) });
-      return page(c, 502, "GitLab did not say who you are", ["Nothing was connected.", again]);
+      return page(c, locale, 502, t(locale, "account.page.no_user.title"), [t(locale, "account.page.nothing_connected"), again(locale)]);
     }
 
     const replaced = await accounts.tokens.link(mattermostUserId, user, tokens);
     if (replaced) await accounts.tokens.revokeQuietly(replaced);
     log.info({ gitlab_user_id: user.id, gitlab_username: user.username, replaced: replaced !== undefined }, "GitLab account connected");
     await accounts
-      .notify(mattermostUserId, `Your GitLab account is connected as @${user.username}. Type \`${trigger} me\` to see it, \`${trigger} disconnect\` to undo it.`)
+      .notify(mattermostUserId, t(locale, "account.dm.connected", { who: escapeInline(`@${user.username}`), me: `\`${trigger} me\``, disconnect: `\`${trigger} disconnect\`` }))
       .catch((err: Error) => log.warn({ err: err.message }, "could not send the connected message"));
-    return page(c, 200, "GitLab account connected", [
-      `Mattermost user @${mattermostUsername} is now connected to GitLab as @${user.username}.`,
-      "You can close this window and go back to Mattermost.",
+    return page(c, locale, 200, t(locale, "account.page.connected.title"), [
+      t(locale, "account.page.connected", { mattermost: `@${mattermostUsername}`, gitlab: `@${user.username}` }),
+      t(locale, "account.page.close"),
     ]);
   });
 

@@ -6,6 +6,7 @@ import type { CommandContext, CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { findUserLink } from "../../src/store/user-links.js";
+import { updateUserSettings } from "../../src/store/user-settings.js";
 import { createTestDatabase, type TestDatabase } from "../support/db.js";
 import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
 import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
@@ -102,7 +103,7 @@ describe("connect, disconnect, me", () => {
   it("me confirms the account with GitLab, and still answers when GitLab does not", async () => {
     await linkUser(accounts, gitlab, user.id, gUser);
     const me = await run("me");
-    expect(me.text).toContain(`You are connected to GitLab as [@dora\\_gl${seq}](${gitlab.url}/dora_gl${seq}) (Dora)`);
+    expect(me.text).toContain(`You are connected to GitLab as [@\u200Bdora\\_gl${seq}](${gitlab.url}/dora_gl${seq}) (Dora)`);
     gitlab.failNext({ path: /^\/api\/v4\/user$/, status: 500 });
     expect((await run("me")).text).toContain("(GitLab could not be asked to confirm it just now.)");
   });
@@ -118,7 +119,7 @@ describe("connect, disconnect, me", () => {
 
   it("disconnect revokes at GitLab; if GitLab cannot be asked it still forgets the link and says what to do", async () => {
     const first = await linkUser(accounts, gitlab, user.id, gUser);
-    expect((await run("disconnect")).text).toBe(`Disconnected from GitLab account @dora\\_gl${seq}; the bot's access was revoked at GitLab.`);
+    expect((await run("disconnect")).text).toBe(`Disconnected from GitLab account @\u200Bdora\\_gl${seq}; the bot's access was revoked at GitLab.`);
     expect(gitlab.tokenState(first.refreshToken)).toBe("revoked");
     expect(gitlab.requests.filter((r) => r.path === "/oauth/revoke").every((r) => r.status === 200)).toBe(true);
 
@@ -134,5 +135,34 @@ describe("connect, disconnect, me", () => {
     const unconfigured = await run("disconnect", { ready: false, missing: ["GITLAB_URL"] });
     expect(unconfigured.text).toContain("This bot cannot reach GitLab");
     expect(await findUserLink(tdb.db, user.id)).toBeUndefined();
+  });
+
+  it("answers a user whose Mattermost language is Simplified Chinese in Chinese", async () => {
+    user = mm.addUser({ username: `chen${seq}`, locale: "zh-CN" });
+    expect((await run("me")).text).toBe("您的 Mattermost 账号尚未连接 GitLab。输入 `/gitlab connect` 即可连接。");
+    expect((await run("disconnect")).text).toBe("您的 Mattermost 账号尚未连接 GitLab。输入 `/gitlab connect` 即可连接。");
+    const connectReply = (await run("connect")).text;
+    expect(connectReply).toMatch(/^\[连接您的 GitLab 账号\]\(http:\/\/bot\.test\/oauth\/gitlab\/connect\?state=[\w-]{43}\)：登录 GitLab 并授权此机器人/);
+    expect(connectReply).toContain("输入 `/gitlab disconnect` 可撤销连接。");
+    expect((await run("connect", { ready: false, missing: ["GITLAB_URL"] })).text).toContain("请管理员设置 `GITLAB_URL`");
+
+    await linkUser(accounts, gitlab, user.id, gUser);
+    expect((await run("me")).text).toContain(`已连接到 GitLab，账号为 [@\u200Bdora\\_gl${seq}](${gitlab.url}/dora_gl${seq})（Dora）。输入 \`/gitlab disconnect\` 可断开连接。`);
+    expect((await run("disconnect")).text).toBe(`已断开与 GitLab 账号 @\u200Bdora\\_gl${seq} 的连接，此机器人的访问授权已在 GitLab 撤销。`);
+
+    await linkUser(accounts, gitlab, user.id, gUser);
+    gitlab.revokeAll(gUser);
+    const revoked = (await run("me")).text;
+    expect(revoked).toContain(`GitLab 已不再接受此机器人对您的账号 @\u200Bdora\\_gl${seq} 的访问授权`);
+    expect(revoked).toContain("输入 `/gitlab connect` 重新连接。");
+  });
+
+  it("follows the language chosen in /gitlab settings before the Mattermost one", async () => {
+    await updateUserSettings(tdb.db, user.id, { language: "zh-CN" });
+    expect((await run("me")).text).toContain("尚未连接 GitLab");
+    const chen = mm.addUser({ username: `chen-en${seq}`, locale: "zh-CN" });
+    await updateUserSettings(tdb.db, chen.id, { language: "en" });
+    user = chen;
+    expect((await run("me")).text).toBe("Your Mattermost account is not connected to GitLab. Type `/gitlab connect` to connect it.");
   });
 });

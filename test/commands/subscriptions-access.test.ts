@@ -8,6 +8,7 @@ import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { listSubscriptions } from "../../src/store/subscriptions.js";
+import { updateUserSettings } from "../../src/store/user-settings.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
 import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
 import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
@@ -142,6 +143,31 @@ describe.each(databaseKinds)("who may subscribe (%s)", (kind) => {
       ["public", `${ns}-internal`, "internal"],
       ["private", `${ns}/private-app`, "private"],
     ]);
+  });
+
+  it("refuses in the language of the person who typed the command", async () => {
+    const chen = mm.addUser({ username: `chen${seq}`, locale: "zh-CN" });
+    for (const c of [publicChannel, privateChannel]) mm.addMember(c.id, chen.id, { admin: true });
+    gitlab.addProject(`${ns}/app`, "public");
+    expect((await run(`subscriptions add ${ns}/app`, publicChannel, { user: chen })).text).toBe(
+      `要为频道订阅，请先连接您的 GitLab 账号（\`/gitlab connect\`）：需要由 GitLab 确认您可以查看 ${ns}/app。`,
+    );
+    const gChen = gitlab.addUser({ username: `g-chen${seq}` });
+    await linkUser(accounts, gitlab, chen.id, gChen);
+    gitlab.addMember(`${ns}/app`, gChen, GUEST);
+    expect((await run(`subscriptions add ${ns}/app`, publicChannel, { user: chen })).text).toBe(
+      `为频道订阅 ${ns}/app 需要您在其中拥有报告者或更高角色。GitLab 显示您的角色为访客。`,
+    );
+    gitlab.addProject(`${ns}/private-app`, "private");
+    gitlab.addMember(`${ns}/private-app`, gChen, REPORTER);
+    expect((await run(`subscriptions add ${ns}/private-app`, publicChannel, { user: chen })).text).toContain(`${ns}/private-app 是私有项目：其事件只能发布到私有频道。`);
+    // The channel reads the confirmation in the bot's default language.
+    expect((await run(`subscriptions add ${ns}/private-app`, privateChannel, { user: chen })).text).toContain(`@${chen.username} subscribed this channel to ${ns}/private-app: `);
+    // Someone who chose English in /gitlab settings reads the same refusal in English.
+    await updateUserSettings(tdb.db, admin.id, { language: "en" });
+    gitlab.addMember(`${ns}/private-app`, gAdmin, REPORTER);
+    expect((await run(`subscriptions add ${ns}/private-app`)).text).toContain("is a private project");
+    expect(await stored()).toHaveLength(1);
   });
 
   it("needs a connected account, and tells the person how to connect", async () => {

@@ -5,6 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
+import { escapeInline } from "../../src/text/markdown.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { GitlabAuthError } from "../../src/gitlab/tokens.js";
@@ -12,6 +13,7 @@ import { createMattermostClient } from "../../src/mattermost/client.js";
 import { directMessenger } from "../../src/mattermost/direct-message.js";
 import { migrateToLatest, openDatabase, type Db } from "../../src/store/db.js";
 import { findUserLink } from "../../src/store/user-links.js";
+import { updateUserSettings } from "../../src/store/user-settings.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "../support/db.js";
 import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
@@ -133,10 +135,21 @@ describe.each(databaseKinds)("GitLab tokens (%s)", (kind) => {
     const dms = mm.posts().filter((p) => p.message.includes("/gitlab connect"));
     expect(dms).toHaveLength(1);
     expect(dms[0]!.user_id).toBe(mm.bot.id);
-    expect(dms[0]!.message).toContain(`@${user.username}`);
+    expect(dms[0]!.message).toContain(escapeInline(`@${user.username}`));
     expect(mm.violations).toEqual([]);
     // Afterwards the user simply is not connected.
     await expect(procs[1]!.accounts.tokens.accessToken(mmUser.id)).rejects.toMatchObject({ code: "not_connected" });
+  });
+
+  it("tells a user who chose Chinese in Chinese how to reconnect", async () => {
+    await updateUserSettings(procs[0]!.db, mmUser.id, { language: "zh-CN" });
+    await linkUser(procs[0]!.accounts, gitlab, mmUser.id, user, Date.now() - 1000);
+    gitlab.revokeAll(user);
+    await expect(procs[0]!.accounts.tokens.accessToken(mmUser.id)).rejects.toMatchObject({ code: "reconnect", gitlabUsername: user.username });
+    const dms = mm.posts().filter((p) => p.message.includes("/gitlab connect"));
+    expect(dms.map((p) => p.message)).toEqual([
+      `您的 GitLab 账号 ${escapeInline(`@${user.username}`)} 已断开连接：GitLab 已不再接受此机器人的访问授权（授权已被撤销或已过期）。输入 \`/gitlab connect\` 重新连接。`,
+    ]);
   });
 
   it("a 401 before the expected expiry refreshes once and retries", async () => {

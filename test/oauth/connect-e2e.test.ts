@@ -98,12 +98,12 @@ describe("connecting a GitLab account, end to end", () => {
     expect(page.response.status).toBe(200);
     expect(page.text).toContain("connected to GitLab as @carol.gitlab");
 
-    const dm = mm.posts().find((p) => p.message.includes("connected as @carol.gitlab"));
+    const dm = mm.posts().find((p) => p.message.includes("connected as @\u200Bcarol.gitlab"));
     expect(dm).toBeDefined();
     expect(mm.requests.some((r) => r.method === "POST" && r.path === "/api/v4/channels/direct" && r.status === 201)).toBe(true);
 
     const me = await command(carol, "me");
-    expect(me.text).toContain("You are connected to GitLab as [@carol.gitlab]");
+    expect(me.text).toContain("You are connected to GitLab as [@\u200Bcarol.gitlab]");
 
     // The tokens GitLab issued are nowhere in the database file (or its WAL), nor in Redis.
     const issued = gitlab.requests.filter((r) => r.path === "/oauth/token");
@@ -120,7 +120,7 @@ describe("connecting a GitLab account, end to end", () => {
     }
 
     const bye = await command(carol, "disconnect");
-    expect(bye.text).toContain("Disconnected from GitLab account @carol.gitlab; the bot's access was revoked at GitLab.");
+    expect(bye.text).toContain("Disconnected from GitLab account @\u200Bcarol.gitlab; the bot's access was revoked at GitLab.");
     for (const token of active) expect(gitlab.tokenState(token)).toBe("revoked");
     expect((await command(carol, "me")).text).toContain("not connected to GitLab");
     expect(mm.violations).toEqual([]);

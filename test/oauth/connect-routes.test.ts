@@ -1,9 +1,11 @@
 // GET /oauth/gitlab/connect and /callback over HTTP, with the slash command, the GitLab simulator and
 // the Mattermost simulator: the whole connect flow, and every way a state can be wrong.
+import { escapeInline } from "../../src/text/markdown.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Hono } from "hono";
-import { oauthRoutes } from "../../src/http/oauth-routes.js";
+import { localeFromAcceptLanguage, oauthRoutes } from "../../src/http/oauth-routes.js";
 import { findUserLink, listUserLinks } from "../../src/store/user-links.js";
+import { updateUserSettings } from "../../src/store/user-settings.js";
 import { captureLogger } from "../commands/helpers.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
 import { CALLBACK_URL } from "../support/gitlab-accounts.js";
@@ -94,12 +96,12 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     expect(link.accessTokenEnc).not.toContain(access);
     expect(link.refreshTokenEnc).not.toContain(h.accounts.cipher.decrypt(link.refreshTokenEnc));
 
-    const dm = mm.posts().find((p) => p.message.includes(`connected as @${gAlice.username}`));
+    const dm = mm.posts().find((p) => p.message.includes(`connected as ${escapeInline(`@${gAlice.username}`)}`));
     expect(dm?.user_id).toBe(mm.bot.id);
 
     const me = await h.command(alice, "me");
     expect(me.response_type).toBe("ephemeral");
-    expect(me.text).toContain(`You are connected to GitLab as [@${gAlice.username.replace(/_/g, "\\_")}](${gitlab.url}/${gAlice.username})`);
+    expect(me.text).toContain(`You are connected to GitLab as [${escapeInline(`@${gAlice.username}`)}](${gitlab.url}/${gAlice.username})`);
     expect(me.text).toContain("Alice");
     expect(me.text).not.toContain("<b>");
     expect(gitlab.requests.filter((r) => r.path === "/oauth/token").map((r) => r.grantType)).toEqual(["authorization_code"]);
@@ -209,6 +211,48 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     expect(issued.length).toBeGreaterThan(0);
   });
 
+  it("a Chinese-speaking user gets the success page and the DM in Chinese", async () => {
+    const chen = mm.addUser({ username: `chen${seq}`, locale: "zh-CN" });
+    const reply = await h.command(chen, "connect");
+    expect(reply.text).toContain("此链接仅您本人可用");
+    const res = await browserOf().get(connectUrlIn(reply.text));
+    expect(res.response.status).toBe(200);
+    expect(res.text).toContain('<html lang="zh-CN">');
+    expect(res.text).toContain("<h1>GitLab 账号已连接</h1>");
+    expect(res.text).toContain(`Mattermost 用户 @${chen.username} 现已连接到 GitLab，账号为 @${gAlice.username}。`);
+    const dm = mm.posts().find((p) => p.message.includes(escapeInline(`@${gAlice.username}`)));
+    expect(dm?.user_id).toBe(mm.bot.id);
+    expect(dm?.message).toBe(`您的 GitLab 账号已连接，账号为 ${escapeInline(`@${gAlice.username}`)}。输入 \`/gitlab me\` 查看，输入 \`/gitlab disconnect\` 撤销。`);
+  });
+
+  it("the language chosen in /gitlab settings wins over the Mattermost one, on pages once the state names the user", async () => {
+    await updateUserSettings(tdb.db, alice.id, { language: "zh-CN" });
+    const { callback } = await untilCallback();
+    // Another browser (no cookie), asking for English: the state names Alice, so the page is in her language.
+    const res = await h.app.request(callback, { headers: { "Accept-Language": "en-US,en;q=0.9" } });
+    expect(res.status).toBe(400);
+    const html = await res.text();
+    expect(html).toContain('<html lang="zh-CN">');
+    expect(html).toContain("此次登录是在另一个浏览器中发起的");
+    expect(html).toContain("请在 Mattermost 中输入 /gitlab connect 获取新链接。");
+  });
+
+  it("pages that know no user follow the browser's Accept-Language", async () => {
+    const forged = `/oauth/gitlab/connect?state=${"A".repeat(43)}`;
+    const zh = await h.app.request(forged, { headers: { "Accept-Language": "zh-CN,zh;q=0.9,en;q=0.8" } });
+    expect(zh.status).toBe(400);
+    const html = await zh.text();
+    expect(html).toContain('<html lang="zh-CN">');
+    expect(html).toContain("<title>此链接无效</title>");
+    expect(html).toContain("此链接已被使用，或并非由此机器人生成。");
+    const en = await h.app.request(forged, { headers: { "Accept-Language": "en-GB,zh-CN;q=0.5" } });
+    const text = await en.text();
+    expect(text).toContain('<html lang="en">');
+    expect(text).toContain("This link is not valid");
+    const callback = await h.app.request("/oauth/gitlab/callback?state=%3Cscript%3E&code=x", { headers: { "Accept-Language": "zh-TW" } });
+    expect(await callback.text()).toContain("此次登录无效");
+  });
+
   it("connecting again replaces the link and revokes the old tokens", async () => {
     const { browser, callback } = await untilCallback();
     await browser.get(callback);
@@ -219,7 +263,7 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     const second = (await findUserLink(tdb.db, alice.id))!;
     expect(h.accounts.cipher.decrypt(second.accessTokenEnc)).not.toBe(firstAccess);
     expect(gitlab.tokenState(firstAccess)).toBe("revoked");
-    expect((await h.command(alice, "connect")).text).toContain(`You are connected to GitLab as @${gAlice.username.replace(/_/g, "\\_")}`);
+    expect((await h.command(alice, "connect")).text).toContain(`You are connected to GitLab as ${escapeInline(`@${gAlice.username}`)}`);
   });
 });
 
@@ -231,5 +275,19 @@ describe("OAuth routes without the OAuth settings", () => {
       expect(res.status).toBe(503);
       expect(await res.text()).toContain("GITLAB_OAUTH_CLIENT_ID, ENCRYPTION_KEY");
     }
+  });
+});
+
+describe("localeFromAcceptLanguage", () => {
+  it("takes the most wanted language: any Chinese is zh-CN, anything else English", () => {
+    expect(localeFromAcceptLanguage("zh-CN,zh;q=0.9,en;q=0.8")).toBe("zh-CN");
+    expect(localeFromAcceptLanguage("zh")).toBe("zh-CN");
+    expect(localeFromAcceptLanguage("ZH-hans-CN")).toBe("zh-CN");
+    expect(localeFromAcceptLanguage("en-US,en;q=0.9,zh-CN;q=0.8")).toBe("en");
+    expect(localeFromAcceptLanguage("de;q=0.5, zh-CN;q=0.7")).toBe("zh-CN");
+    expect(localeFromAcceptLanguage("zh-CN;q=0, fr")).toBe("en");
+    expect(localeFromAcceptLanguage("*")).toBe("en");
+    expect(localeFromAcceptLanguage("")).toBe("en");
+    expect(localeFromAcceptLanguage(undefined)).toBe("en");
   });
 });

@@ -9,6 +9,7 @@ import { commandRoutes } from "../../src/http/command-route.js";
 import { oauthRoutes } from "../../src/http/oauth-routes.js";
 import { createMattermostClient } from "../../src/mattermost/client.js";
 import { directMessenger } from "../../src/mattermost/direct-message.js";
+import { createProfiles } from "../../src/people/profiles.js";
 import type { Db } from "../../src/store/db.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { createBrowser, type Browser } from "../support/browser.js";
@@ -36,7 +37,8 @@ export function startHarness(opts: { db: Db; gitlab: GitlabSim; mm: MattermostSi
   const redis = new Redis(redisUrl);
   const log = captureLogger();
   const mattermost = createMattermostClient(opts.mm.url, opts.mm.botToken);
-  const accounts = testAccounts({ config, db: opts.db, redis, logger: log.logger, notify: directMessenger(mattermost), now: () => clock.now });
+  const profiles = createProfiles({ mattermost, defaultLocale: "en", logger: log.logger });
+  const accounts = testAccounts({ config, db: opts.db, redis, logger: log.logger, notify: directMessenger(mattermost), profiles, now: () => clock.now });
   const gitlab = { ready: true as const, accounts };
   const app = new Hono();
   app.route(

@@ -37,6 +37,7 @@ export function testAccounts(deps: {
   redis: Redis;
   logger: Logger;
   notify?: GitlabAccountsDeps["notify"];
+  profiles?: GitlabAccountsDeps["profiles"];
   now?: () => number;
   tokenOptions?: GitlabAccountsDeps["tokenOptions"];
 }): GitlabAccounts {
