@@ -13,6 +13,9 @@ export type DbKind = "sqlite" | "postgres";
 export function openDatabase(url: string): { db: Db; kind: DbKind } {
   if (url.startsWith("postgres://") || url.startsWith("postgresql://")) {
     const pool = new pg.Pool({ connectionString: url, max: 10 });
+    // An idle connection that PostgreSQL drops (a restart, a failover) emits "error"; unhandled, that
+    // would end the process. The pool replaces the connection on the next query, so nothing is lost.
+    pool.on("error", () => {});
     return { db: new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), kind: "postgres" };
   }
   const file = url.replace(/^sqlite:(\/\/)?/, "");
