@@ -2,11 +2,11 @@
 // OAuth consent and back (src/http/oauth-routes.ts). Only the person who typed it sees the link.
 // Replies are in the person's language.
 import { t } from "../src/i18n/index.js";
-import { languageOf } from "../src/people/profiles.js";
+
 import { findUserLink } from "../src/store/user-links.js";
-import { getUserSettings } from "../src/store/user-settings.js";
+
 import { DEFAULT_TRIGGER } from "./help.js";
-import { profilesOf } from "./settings.js";
+import { localeOf } from "./locale.js";
 import { ephemeral, escapeMarkdown, requireGitlab, usageError, type Command } from "./types.js";
 
 export const connect: Command = {
@@ -15,7 +15,7 @@ export const connect: Command = {
   summary: "connect your GitLab account, so the bot can act for you and tell you what concerns you",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
-    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const locale = await localeOf(ctx);
     const accounts = requireGitlab(ctx, locale);
     const existing = await findUserLink(ctx.db, ctx.userId);
     const url = await accounts.connectUrl({ id: ctx.userId, username: ctx.userName });

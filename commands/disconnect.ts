@@ -1,11 +1,11 @@
 // `/gitlab disconnect`: revoke the bot's tokens at GitLab and forget the link. Replies are in the
 // person's language.
 import { t } from "../src/i18n/index.js";
-import { languageOf } from "../src/people/profiles.js";
+
 import { deleteUserLink, findUserLink } from "../src/store/user-links.js";
-import { getUserSettings } from "../src/store/user-settings.js";
+
 import { DEFAULT_TRIGGER } from "./help.js";
-import { profilesOf } from "./settings.js";
+import { localeOf } from "./locale.js";
 import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command } from "./types.js";
 
 export const disconnect: Command = {
@@ -15,7 +15,7 @@ export const disconnect: Command = {
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
-    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const locale = await localeOf(ctx);
     const notConnected = ephemeral(t(locale, "account.not_connected", { command: `\`${trigger} connect\`` }));
     if (!ctx.gitlab?.ready) {
       // Without the OAuth settings GitLab cannot be asked to revoke; forget the link all the same.

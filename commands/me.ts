@@ -3,11 +3,11 @@
 import { describeGitlabError } from "../src/gitlab/client.js";
 import { GitlabAuthError } from "../src/gitlab/tokens.js";
 import { t } from "../src/i18n/index.js";
-import { languageOf } from "../src/people/profiles.js";
+
 import { findUserLink } from "../src/store/user-links.js";
-import { getUserSettings } from "../src/store/user-settings.js";
+
 import { DEFAULT_TRIGGER } from "./help.js";
-import { profilesOf } from "./settings.js";
+import { localeOf } from "./locale.js";
 import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command } from "./types.js";
 
 export const me: Command = {
@@ -17,7 +17,7 @@ export const me: Command = {
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
-    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const locale = await localeOf(ctx);
     const link = await findUserLink(ctx.db, ctx.userId);
     if (!link) return ephemeral(t(locale, "account.not_connected", { command: `\`${trigger} connect\`` }));
     const who = escapeMarkdown(`@${link.gitlabUsername}`);

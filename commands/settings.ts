@@ -4,20 +4,18 @@
 // and shows the result. Replies are ephemeral, in the user's language.
 import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
-import { createProfiles, languageOf, type Profiles } from "../src/people/profiles.js";
+import { languageOf } from "../src/people/profiles.js";
 import { hourText } from "../src/people/reminders.js";
 import { findUserLink } from "../src/store/user-links.js";
 import { getUserSettings, updateUserSettings, type Digest, type UserSettings } from "../src/store/user-settings.js";
 import { DEFAULT_TRIGGER } from "./help.js";
+import { profilesOf } from "./locale.js";
 import { CommandError, ephemeral, escapeMarkdown, type Command, type CommandContext } from "./types.js";
 
 const USAGE = "settings [notifications on|off] [reminders on|off] [reminders at <hour>] [weekends on|off] [digest off|15m|1h|1d] [language en|zh-CN|auto]";
 const DIGESTS: readonly Digest[] = ["off", "15m", "1h", "1d"];
 
 /** The user's profiles: the shared cache when the bot has one, else asked of Mattermost now. */
-export function profilesOf(ctx: Pick<CommandContext, "people" | "mattermost" | "config" | "logger">): Profiles {
-  return ctx.people?.profiles ?? createProfiles({ mattermost: ctx.mattermost, defaultLocale: ctx.config.defaultLocale, logger: ctx.logger });
-}
 
 /** "on"/"off" (also yes/no, true/false), else undefined. */
 function onOff(word: string | undefined): boolean | undefined {

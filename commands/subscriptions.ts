@@ -6,12 +6,12 @@ import { describeGitlabError } from "../src/gitlab/client.js";
 import { GitlabAuthError } from "../src/gitlab/tokens.js";
 import { t } from "../src/i18n/index.js";
 import { MattermostError } from "../src/mattermost/client.js";
-import { languageOf } from "../src/people/profiles.js";
+
 import { FeatureError, formatFeatures, parseFeatures } from "../src/routing/features.js";
 import { deleteSubscription, listSubscriptions, normalizePath, upsertSubscription } from "../src/store/subscriptions.js";
-import { getUserSettings } from "../src/store/user-settings.js";
+
 import { DEFAULT_TRIGGER } from "./help.js";
-import { profilesOf } from "./settings.js";
+import { localeOf } from "./locale.js";
 import {
   CommandError,
   ephemeral,
@@ -64,11 +64,6 @@ async function requireChannelAdmin(ctx: CommandContext, action: string): Promise
     "forbidden",
     `Only a channel admin or a system admin can ${action} this channel's subscriptions. Ask one of them, or use ${typed(ctx, "subscriptions list")} to see what is subscribed.`,
   );
-}
-
-/** The language of the person who typed the command (asked only when there is something to tell them). */
-async function localeOf(ctx: CommandContext): Promise<Locale> {
-  return languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
 }
 
 const ROLES = [

@@ -2,11 +2,11 @@
 // your open merge requests, issues assigned to you), asked of GitLab with your own authorization.
 import { describeGitlabError } from "../src/gitlab/client.js";
 import { t } from "../src/i18n/index.js";
-import { languageOf } from "../src/people/profiles.js";
+
 import { fetchTodo, formatTodo } from "../src/people/todo.js";
-import { getUserSettings } from "../src/store/user-settings.js";
+
 import { DEFAULT_TRIGGER } from "./help.js";
-import { profilesOf } from "./settings.js";
+import { localeOf } from "./locale.js";
 import { ephemeral, gitlabAuthProblem, requireGitlab, usageError, type Command } from "./types.js";
 
 export const todo: Command = {
@@ -15,7 +15,7 @@ export const todo: Command = {
   summary: "list what waits for you in GitLab: to-dos, reviews, your merge requests and issues",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
-    const locale = await languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+    const locale = await localeOf(ctx);
     const accounts = requireGitlab(ctx, locale);
     let text: string;
     try {
