@@ -12,7 +12,7 @@ import { ephemeral, escapeMarkdown, requireGitlab, usageError, type Command } fr
 export const connect: Command = {
   name: "connect",
   usage: "connect",
-  summary: "connect your GitLab account, so the bot can act for you and tell you what concerns you",
+  summary: "command.summary.connect",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const locale = await localeOf(ctx);

@@ -11,7 +11,7 @@ import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command 
 export const disconnect: Command = {
   name: "disconnect",
   usage: "disconnect",
-  summary: "disconnect your GitLab account (the bot's access is revoked at GitLab)",
+  summary: "command.summary.disconnect",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;

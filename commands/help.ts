@@ -1,4 +1,7 @@
 // `/gitlab help [command]`: the commands that exist, from the same table that dispatches them.
+import type { Locale } from "../src/config.js";
+import { t } from "../src/i18n/index.js";
+import { localeOf } from "./locale.js";
 import { ephemeral, escapeMarkdown, type Command } from "./types.js";
 
 export const DEFAULT_TRIGGER = "/gitlab";
@@ -8,9 +11,12 @@ export function formatUsage(command: Pick<Command, "usage">, trigger = DEFAULT_T
   return `\`${trigger} ${command.usage}\``;
 }
 
-export function formatHelp(commands: readonly Command[], trigger = DEFAULT_TRIGGER): string {
-  const lines = commands.map((c) => `- ${formatUsage(c, trigger)}: ${c.summary}`);
-  return [`**GitLab commands** (\`${trigger} help <command>\` for one of them)`, ...lines].join("\n");
+function helpLine(command: Command, trigger: string, locale: Locale): string {
+  return `- ${formatUsage(command, trigger)}: ${t(locale, command.summary)}`;
+}
+
+export function formatHelp(commands: readonly Command[], trigger = DEFAULT_TRIGGER, locale: Locale = "en"): string {
+  return [t(locale, "command.help.title", { trigger }), ...commands.map((c) => helpLine(c, trigger, locale))].join("\n");
 }
 
 /** `list` is read when the command runs, so help can sit in the very table it lists. */
@@ -18,17 +24,18 @@ export function helpCommand(list: () => readonly Command[]): Command {
   return {
     name: "help",
     usage: "help [command]",
-    summary: "show the commands and how to use them",
+    summary: "command.summary.help",
     async run(ctx) {
       const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
+      const locale = await localeOf(ctx);
       const all = list();
       const topic = ctx.args.join(" ").toLowerCase();
-      if (!topic) return ephemeral(formatHelp(all, trigger));
+      if (!topic) return ephemeral(formatHelp(all, trigger, locale));
       const matching = all.filter((c) => c.name === topic || c.name.startsWith(`${topic} `));
       if (matching.length === 0) {
-        return ephemeral(`There is no command "${escapeMarkdown(topic)}".\n${formatHelp(all, trigger)}`);
+        return ephemeral(`${t(locale, "command.help.no_such", { topic: escapeMarkdown(topic) })}\n${formatHelp(all, trigger, locale)}`);
       }
-      return ephemeral(matching.map((c) => `- ${formatUsage(c, trigger)}: ${c.summary}`).join("\n"));
+      return ephemeral(matching.map((c) => helpLine(c, trigger, locale)).join("\n"));
     },
   };
 }

@@ -2,7 +2,9 @@
 // `Command` and one line in `commands` below; the table also drives `help` and argument errors.
 import { connect } from "./connect.js";
 import { disconnect } from "./disconnect.js";
+import { t } from "../src/i18n/index.js";
 import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
+import { localeOf } from "./locale.js";
 import { me } from "./me.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
@@ -86,14 +88,17 @@ export async function runCommand(text: string, base: CommandBase, list: readonly
   const { words, ends } = splitWords(text);
   const command = words.length === 0 ? findCommand(["help"], list) : findCommand(words, list);
 
+  // The person's language, asked only when there is an error to tell them.
+  const locale = () => localeOf({ ...base, args: [], rest: "" });
   if (!command) {
     const first = (words[0] ?? "").toLowerCase();
     const family = list.filter((c) => c.name.split(" ")[0] === first);
+    const lang = await locale();
     if (family.length > 0) {
       const sub = words[1] === undefined ? "" : ` "${escapeMarkdown(words[1])}"`;
-      return ephemeral([`Unknown or missing subcommand${sub}. Usage:`, ...family.map((c) => formatUsage(c, trigger))].join("\n"));
+      return ephemeral([t(lang, "command.unknown_subcommand", { sub }), ...family.map((c) => formatUsage(c, trigger))].join("\n"));
     }
-    return ephemeral(`Unknown command "${escapeMarkdown(words[0] ?? "")}".\n${formatHelp(list, trigger)}`);
+    return ephemeral(`${t(lang, "command.unknown", { word: escapeMarkdown(words[0] ?? "") })}\n${formatHelp(list, trigger, lang)}`);
   }
 
   const nameLength = words.length === 0 ? 0 : command.name.split(" ").length;
@@ -107,11 +112,12 @@ export async function runCommand(text: string, base: CommandBase, list: readonly
   } catch (error) {
     if (error instanceof CommandError) {
       if (error.code === "usage") {
-        return ephemeral([error.message, `Usage: ${formatUsage(command, trigger)}`].filter(Boolean).join("\n"));
+        return ephemeral([error.message, t(await locale(), "command.usage", { usage: formatUsage(command, trigger) })].filter(Boolean).join("\n"));
       }
       return ephemeral(error.message);
     }
     base.logger.error({ err: error, command: command.name, channel_id: base.channelId, user_id: base.userId }, "slash command failed");
-    return ephemeral(`Sorry, \`${trigger} ${command.name}\` failed unexpectedly. The error has been logged; please try again later or tell your administrator.`);
+    const lang = await locale().catch(() => base.config.defaultLocale);
+    return ephemeral(t(lang, "command.failed", { command: `\`${trigger} ${command.name}\`` }));
   }
 }

@@ -13,7 +13,7 @@ import { ephemeral, escapeMarkdown, gitlabAuthProblem, usageError, type Command 
 export const me: Command = {
   name: "me",
   usage: "me",
-  summary: "show the GitLab account you are connected as",
+  summary: "command.summary.me",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const trigger = ctx.trigger ?? DEFAULT_TRIGGER;

@@ -146,7 +146,7 @@ async function show(ctx: CommandContext, settings: UserSettings, locale: Locale,
 export const settingsCommand: Command = {
   name: "settings",
   usage: USAGE,
-  summary: "show or change your personal notifications, daily reminder, digest and language",
+  summary: "command.summary.settings",
   async run(ctx) {
     const current = await getUserSettings(ctx.db, ctx.userId);
     const profiles = profilesOf(ctx);

@@ -155,7 +155,7 @@ function pathArgument(ctx: CommandContext): string {
 export const subscriptionsAdd: Command = {
   name: "subscriptions add",
   usage: "subscriptions add <group[/subgroup]/project | group> [features]",
-  summary: "post this project's or group's events in this channel (features comma-separated; default: the common ones)",
+  summary: "command.summary.subscriptions_add",
   async run(ctx) {
     const path = pathArgument(ctx);
     const features = canonicalFeatures(ctx.args.slice(1).join(" "));
@@ -184,7 +184,7 @@ export const subscriptionsAdd: Command = {
 export const subscriptionsList: Command = {
   name: "subscriptions list",
   usage: "subscriptions list",
-  summary: "show this channel's subscriptions",
+  summary: "command.summary.subscriptions_list",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const subscriptions = await listSubscriptions(ctx.db, { channelId: ctx.channelId });
@@ -199,7 +199,7 @@ export const subscriptionsList: Command = {
 export const subscriptionsDelete: Command = {
   name: "subscriptions delete",
   usage: "subscriptions delete <group[/subgroup]/project | group>",
-  summary: "stop posting this project's or group's events in this channel",
+  summary: "command.summary.subscriptions_delete",
   async run(ctx) {
     const path = pathArgument(ctx);
     if (ctx.args.length > 1) throw usageError();

@@ -12,7 +12,7 @@ import { ephemeral, gitlabAuthProblem, requireGitlab, usageError, type Command }
 export const todo: Command = {
   name: "todo",
   usage: "todo",
-  summary: "list what waits for you in GitLab: to-dos, reviews, your merge requests and issues",
+  summary: "command.summary.todo",
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const locale = await localeOf(ctx);

@@ -3,7 +3,7 @@
 import type { Config, Locale } from "../src/config.js";
 import type { GitlabAccounts, GitlabAccountsSetup } from "../src/gitlab/accounts.js";
 import { GitlabAuthError } from "../src/gitlab/tokens.js";
-import { t } from "../src/i18n/index.js";
+import { t, type MessageKey } from "../src/i18n/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MattermostApi } from "../src/mattermost/client.js";
 import type { PeopleServices } from "../src/people/services.js";
@@ -43,7 +43,8 @@ export interface Command {
   name: string;
   /** Arguments grammar after the trigger, e.g. "subscriptions add <group/project | group> [features]". */
   usage: string;
-  summary: string;
+  /** Catalog key of the one-line description `help` shows. */
+  summary: Extract<MessageKey, `command.summary.${string}`>;
   run(ctx: CommandContext): Promise<CommandReply>;
 }
 

@@ -36,9 +36,9 @@ describe("splitWords", () => {
 
 const noop: Command["run"] = async () => ephemeral("ok");
 const table: Command[] = [
-  { name: "subscriptions", usage: "subscriptions", summary: "s", run: noop },
-  { name: "subscriptions add", usage: "subscriptions add <path>", summary: "sa", run: noop },
-  { name: "issue", usage: "issue", summary: "i", run: noop },
+  { name: "subscriptions", usage: "subscriptions", summary: "command.summary.subscriptions_list", run: noop },
+  { name: "subscriptions add", usage: "subscriptions add <path>", summary: "command.summary.subscriptions_add", run: noop },
+  { name: "issue", usage: "issue", summary: "command.summary.help", run: noop },
 ];
 
 describe("findCommand", () => {
@@ -112,7 +112,7 @@ describe("runCommand", () => {
     const echo: Command = {
       name: "issue new",
       usage: "issue new <project> <title>",
-      summary: "",
+      summary: "command.summary.help",
       async run(ctx) {
         seen = { args: ctx.args, rest: ctx.rest };
         return ephemeral("");
@@ -123,7 +123,7 @@ describe("runCommand", () => {
   });
 
   it("shows a CommandError's message, and the usage for code usage", async () => {
-    const failing = (error: Error): Command => ({ name: "x", usage: "x <y>", summary: "", run: async () => Promise.reject(error) });
+    const failing = (error: Error): Command => ({ name: "x", usage: "x <y>", summary: "command.summary.help", run: async () => Promise.reject(error) });
     expect(await runCommand("x", base, [failing(new CommandError("not_linked", "Connect your GitLab account first."))])).toEqual({
       response_type: "ephemeral",
       text: "Connect your GitLab account first.",
@@ -136,7 +136,7 @@ describe("runCommand", () => {
     const boom: Command = {
       name: "boom",
       usage: "boom",
-      summary: "",
+      summary: "command.summary.help",
       run: async () => {
         throw new Error(`connection to ${secret} failed`);
       },

@@ -141,6 +141,16 @@ describe.each(databaseKinds)("/gitlab settings on %s", (dbKind) => {
     expect(await queue.getJobScheduler(reminderSchedulerId(chinese.id))).toBeUndefined();
   });
 
+  it("gives help, usage and unknown-command answers in the person's language", async () => {
+    const help = (await run(chinese, "help")).text;
+    expect(help.split("\n")[0]).toBe("**GitLab 命令**（输入 `/gitlab help <命令>` 查看某个命令）");
+    expect(help).toContain("- `/gitlab subscriptions list`: 显示此频道的订阅");
+    expect((await run(chinese, "subscriptions")).text.split("\n")[0]).toBe("子命令未知或缺失。用法：");
+    expect((await run(chinese, "bogus")).text.split("\n")[0]).toBe("未知命令“bogus”。");
+    expect((await run(chinese, "me extra")).text).toBe("用法：`/gitlab me`");
+    expect((await run(user, "help")).text).toContain("- `/gitlab subscriptions list`: show this channel's subscriptions");
+  });
+
   it.each([
     ["settings notifications maybe", "`notifications` takes `on|off`."],
     ["settings digest 2h", "`digest` takes `off|15m|1h|1d`."],
