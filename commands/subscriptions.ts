@@ -54,16 +54,13 @@ function showFeatures(features: string): string {
 }
 
 /** Channel admins (and system admins) manage a channel's subscriptions; adding one also needs GitLab's word (below). */
-async function requireChannelAdmin(ctx: CommandContext, action: string): Promise<void> {
+async function requireChannelAdmin(ctx: CommandContext): Promise<void> {
   const member = await ctx.mattermost.getChannelMember(ctx.channelId, ctx.userId);
   const memberRoles = (member?.roles ?? "").split(/\s+/);
   if (member?.scheme_admin || memberRoles.includes("channel_admin")) return;
   const user = await ctx.mattermost.getUser(ctx.userId);
   if ((user.roles ?? "").split(/\s+/).includes("system_admin")) return;
-  throw new CommandError(
-    "forbidden",
-    `Only a channel admin or a system admin can ${action} this channel's subscriptions. Ask one of them, or use ${typed(ctx, "subscriptions list")} to see what is subscribed.`,
-  );
+  throw new CommandError("forbidden", t(await localeOf(ctx), "command.subs.admin_only", { list: typed(ctx, "subscriptions list") }));
 }
 
 const ROLES = [
@@ -140,14 +137,12 @@ function typed(ctx: CommandContext, command: string): string {
   return `\`${ctx.trigger ?? DEFAULT_TRIGGER} ${command}\``;
 }
 
-function pathArgument(ctx: CommandContext): string {
+async function pathArgument(ctx: CommandContext): Promise<string> {
   const raw = ctx.args[0];
-  if (raw === undefined) throw usageError("Name the GitLab project or group, e.g. `my-group/my-project` or `my-group`.");
+  if (raw === undefined) throw usageError(t(await localeOf(ctx), "command.subs.name_path"));
   const path = parseSubscriptionPath(raw);
   if (!path) {
-    throw usageError(
-      `"${escapeMarkdown(raw)}" is not a GitLab project or group path: use its path as in its URL, e.g. \`my-group/sub-group/my-project\` (letters, digits, \`_\`, \`.\`, \`-\`; no leading or trailing \`/\`).`,
-    );
+    throw usageError(t(await localeOf(ctx), "command.subs.bad_path", { path: escapeMarkdown(raw) }));
   }
   return path;
 }
@@ -157,9 +152,9 @@ export const subscriptionsAdd: Command = {
   usage: "subscriptions add <group[/subgroup]/project | group> [features]",
   summary: "command.summary.subscriptions_add",
   async run(ctx) {
-    const path = pathArgument(ctx);
+    const path = await pathArgument(ctx);
     const features = canonicalFeatures(ctx.args.slice(1).join(" "));
-    await requireChannelAdmin(ctx, "change");
+    await requireChannelAdmin(ctx);
     const access = await requireGitlabAccess(ctx, path);
     const before = (await listSubscriptions(ctx.db, { channelId: ctx.channelId })).find((s) => s.path === path);
     const { created } = await upsertSubscription(ctx.db, {
@@ -188,11 +183,12 @@ export const subscriptionsList: Command = {
   async run(ctx) {
     if (ctx.args.length > 0) throw usageError();
     const subscriptions = await listSubscriptions(ctx.db, { channelId: ctx.channelId });
+    const locale = await localeOf(ctx);
     if (subscriptions.length === 0) {
-      return ephemeral(`This channel has no GitLab subscriptions. Add one with ${typed(ctx, "subscriptions add <group/project>")}.`);
+      return ephemeral(t(locale, "command.subs.none", { add: typed(ctx, "subscriptions add <group/project>") }));
     }
     const rows = subscriptions.map((s) => `| ${escapeMarkdown(s.path)} | ${showFeatures(s.features)} |`);
-    return ephemeral(["This channel's GitLab subscriptions:", "", "| Project or group | Features |", "| --- | --- |", ...rows].join("\n"));
+    return ephemeral([t(locale, "command.subs.title"), "", t(locale, "command.subs.table_head"), "| --- | --- |", ...rows].join("\n"));
   },
 };
 
@@ -201,12 +197,12 @@ export const subscriptionsDelete: Command = {
   usage: "subscriptions delete <group[/subgroup]/project | group>",
   summary: "command.summary.subscriptions_delete",
   async run(ctx) {
-    const path = pathArgument(ctx);
+    const path = await pathArgument(ctx);
     if (ctx.args.length > 1) throw usageError();
-    await requireChannelAdmin(ctx, "change");
+    await requireChannelAdmin(ctx);
     const deleted = await deleteSubscription(ctx.db, ctx.channelId, path);
     if (!deleted) {
-      return ephemeral(`This channel has no subscription to ${escapeMarkdown(path)}. See ${typed(ctx, "subscriptions list")} for the ones it has.`);
+      return ephemeral(t(await localeOf(ctx), "command.subs.not_subscribed", { path: escapeMarkdown(path), list: typed(ctx, "subscriptions list") }));
     }
     ctx.logger.info({ channel_id: ctx.channelId, user_id: ctx.userId, path }, "subscription deleted");
     return inChannel(t(ctx.config.defaultLocale, "account.subscribe.deleted", { who: mentionUser(ctx.userName), path: escapeMarkdown(path) }));

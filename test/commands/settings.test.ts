@@ -141,7 +141,7 @@ describe.each(databaseKinds)("/gitlab settings on %s", (dbKind) => {
     expect(await queue.getJobScheduler(reminderSchedulerId(chinese.id))).toBeUndefined();
   });
 
-  it("gives help, usage and unknown-command answers in the person's language", async () => {
+  it("gives help, usage, unknown-command and subscription answers in the person's language", async () => {
     const help = (await run(chinese, "help")).text;
     expect(help.split("\n")[0]).toBe("**GitLab 命令**（输入 `/gitlab help <命令>` 查看某个命令）");
     expect(help).toContain("- `/gitlab subscriptions list`: 显示此频道的订阅");
@@ -149,6 +149,11 @@ describe.each(databaseKinds)("/gitlab settings on %s", (dbKind) => {
     expect((await run(chinese, "bogus")).text.split("\n")[0]).toBe("未知命令“bogus”。");
     expect((await run(chinese, "me extra")).text).toBe("用法：`/gitlab me`");
     expect((await run(user, "help")).text).toContain("- `/gitlab subscriptions list`: show this channel's subscriptions");
+    expect((await run(chinese, "subscriptions list")).text).toBe("此频道没有 GitLab 订阅。使用 `/gitlab subscriptions add <group/project>` 添加订阅。");
+    expect((await run(chinese, "subscriptions delete /bad/")).text.split("\n")).toEqual([
+      "“/bad/”不是 GitLab 项目或群组路径：请使用其 URL 中的路径，例如 `my-group/sub-group/my-project`（字母、数字、`_`、`.`、`-`；开头和结尾不能是 `/`）。",
+      "用法：`/gitlab subscriptions delete <group[/subgroup]/project | group>`",
+    ]);
   });
 
   it.each([
