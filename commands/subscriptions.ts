@@ -147,13 +147,25 @@ async function pathArgument(ctx: CommandContext): Promise<string> {
   return path;
 }
 
+/** The features after the path, canonical; a mistake (named in English, with the keywords) in a sentence in the person's language. */
+async function featuresArgument(ctx: CommandContext): Promise<string> {
+  try {
+    return canonicalFeatures(ctx.args.slice(1).join(" "));
+  } catch (error) {
+    if (error instanceof CommandError && error.code === "bad_feature") {
+      throw new CommandError("bad_feature", t(await localeOf(ctx), "command.subs.bad_features", { error: error.message }));
+    }
+    throw error;
+  }
+}
+
 export const subscriptionsAdd: Command = {
   name: "subscriptions add",
   usage: "subscriptions add <group[/subgroup]/project | group> [features]",
   summary: "command.summary.subscriptions_add",
   async run(ctx) {
     const path = await pathArgument(ctx);
-    const features = canonicalFeatures(ctx.args.slice(1).join(" "));
+    const features = await featuresArgument(ctx);
     await requireChannelAdmin(ctx);
     const access = await requireGitlabAccess(ctx, path);
     const before = (await listSubscriptions(ctx.db, { channelId: ctx.channelId })).find((s) => s.path === path);

@@ -14,6 +14,7 @@ export const en = {
   "command.subs.title": "This channel's GitLab subscriptions:",
   "command.subs.table_head": "| Project or group | Features |",
   "command.subs.not_subscribed": "This channel has no subscription to {path}. See {list} for the ones it has.",
+  "command.subs.bad_features": "These features cannot be used: {error}",
   "command.summary.connect": "connect your GitLab account, so the bot can act for you and tell you what concerns you",
   "command.summary.disconnect": "disconnect your GitLab account (the bot's access is revoked at GitLab)",
   "command.summary.help": "show the commands and how to use them",

@@ -16,6 +16,7 @@ export const zhCN: Record<MessageKey, string> = {
   "command.subs.title": "此频道的 GitLab 订阅：",
   "command.subs.table_head": "| 项目或群组 | 功能 |",
   "command.subs.not_subscribed": "此频道没有对 {path} 的订阅。使用 {list} 查看已有的订阅。",
+  "command.subs.bad_features": "无法使用这些功能：{error}",
   "command.summary.connect": "连接您的 GitLab 账号，以便机器人代您操作并通知与您相关的事项",
   "command.summary.disconnect": "断开您的 GitLab 账号（机器人的访问授权将在 GitLab 撤销）",
   "command.summary.help": "显示所有命令及其用法",

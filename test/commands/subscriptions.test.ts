@@ -156,6 +156,30 @@ describe.each(databaseKinds)("subscriptions commands (%s)", (kind) => {
     expect((await run("subscriptions add group/project merges pushes")).text).toContain("(unchanged)");
   });
 
+  it("answers a zh-CN user in Chinese: help, usage errors, feature mistakes and the empty list", async () => {
+    const li = sim.addUser({ username: `li${seq}`, locale: "zh-CN" });
+    sim.addMember(channel.id, li.id, { admin: true });
+    const help = (await run("help", li)).text.split("\n");
+    expect(help[0]).toBe("**GitLab 命令**（输入 `/gitlab help <命令>` 查看某个命令）");
+    expect(help).toContain("- `/gitlab subscriptions add <group[/subgroup]/project | group> [features]`: 在此频道发布该项目或群组的事件（功能以逗号分隔；默认为常用功能）");
+    expect(help).toContain("- `/gitlab help [command]`: 显示所有命令及其用法");
+    expect((await run("subscriptions add group//project", li)).text.split("\n")).toEqual([
+      "“group//project”不是 GitLab 项目或群组路径：请使用其 URL 中的路径，例如 `my-group/sub-group/my-project`（字母、数字、`_`、`.`、`-`；开头和结尾不能是 `/`）。",
+      "用法：`/gitlab subscriptions add <group[/subgroup]/project | group> [features]`",
+    ]);
+    expect((await run("subscriptions add", li)).text.split("\n")).toEqual([
+      "请指定 GitLab 项目或群组，例如 `my-group/my-project` 或 `my-group`。",
+      "用法：`/gitlab subscriptions add <group[/subgroup]/project | group> [features]`",
+    ]);
+    expect((await run("subscriptions add group/project isues", li)).text).toMatch(/^无法使用这些功能：unknown feature "isues"/);
+    expect((await run("subscriptions list", li)).text).toBe("此频道没有 GitLab 订阅。使用 `/gitlab subscriptions add <group/project>` 添加订阅。");
+    expect((await run("subscriptions list extra", li)).text).toBe("用法：`/gitlab subscriptions list`");
+    expect(await stored()).toEqual([]);
+    // The same mistakes, for everyone else, in English.
+    expect((await run("subscriptions add group/project isues")).text).toMatch(/^These features cannot be used: unknown feature "isues"/);
+    expect((await run("subscriptions list")).text).toBe("This channel has no GitLab subscriptions. Add one with `/gitlab subscriptions add <group/project>`.");
+  });
+
   it("add refuses a bad path with the usage and stores nothing", async () => {
     for (const path of ["/group/project", "group/project/", "group//project", "group/p?x=1", "grüppe"]) {
       const reply = await run(`subscriptions add ${path} issues`);
