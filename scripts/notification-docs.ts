@@ -1,5 +1,5 @@
 // Writes docs/notifications.md: one example post of each kind, made from GitLab's published webhook
-// payloads (../shared/fixtures/gitlab-webhooks/) in every language. Run: npx tsx scripts/notification-docs.ts
+// payloads (test/fixtures/gitlab-webhooks/) in every language. Run: npx tsx scripts/notification-docs.ts
 // test/docs.test.ts fails when the file differs from what this script writes.
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,7 +9,7 @@ import type { MessageAttachment, Notification, PostContent } from "../src/notifi
 import { escapeInline } from "../src/text/markdown.js";
 import { isMain } from "../src/is-main.js";
 
-export const FIXTURES_DIR = new URL("../../shared/fixtures/gitlab-webhooks/", import.meta.url);
+export const FIXTURES_DIR = new URL("../test/fixtures/gitlab-webhooks/", import.meta.url);
 export const DOC_FILE = new URL("../docs/notifications.md", import.meta.url);
 export const REGENERATE = "npx tsx scripts/notification-docs.ts";
 
@@ -72,7 +72,7 @@ export function notificationDocs(): string {
     `Regenerate this page with \`${REGENERATE}\`.`,
     "",
     "One example of each kind of post the bot makes, produced from GitLab's published example payload",
-    "for that event (`../shared/fixtures/gitlab-webhooks/`), in every language a subscription can ask",
+    "for that event (`test/fixtures/gitlab-webhooks/`), in every language a subscription can ask",
     "for. Each post is a Mattermost message with one attachment (quoted below): color, author, linked",
     "title, text, compact fields and a plain fallback for push notifications. The line above each",
     "example says which subscription feature lets it through and what the router matches on.",

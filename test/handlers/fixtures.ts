@@ -1,10 +1,10 @@
-// GitLab's published webhook payloads (shared/fixtures/gitlab-webhooks, beside this repository).
+// GitLab's published webhook payloads (test/fixtures/gitlab-webhooks; its README says where they come from).
 import { readFileSync } from "node:fs";
 import type { EventKind, PayloadOf } from "../../handlers/index.js";
 import type { Locale } from "../../src/config.js";
 import type { Notification, PostContent } from "../../src/notification.js";
 
-export const FIXTURES_DIR = new URL("../../../shared/fixtures/gitlab-webhooks/", import.meta.url);
+export const FIXTURES_DIR = new URL("../fixtures/gitlab-webhooks/", import.meta.url);
 
 export interface FixtureEntry {
   file: string;

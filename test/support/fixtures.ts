@@ -1,7 +1,7 @@
-// GitLab's own published webhook payloads (../shared/fixtures/gitlab-webhooks), as the tests use them.
+// GitLab's own published webhook payloads (test/fixtures/gitlab-webhooks), as the tests use them.
 import { readFileSync } from "node:fs";
 
-export const fixturesDir = new URL("../../../shared/fixtures/gitlab-webhooks/", import.meta.url);
+export const fixturesDir = new URL("../fixtures/gitlab-webhooks/", import.meta.url);
 
 export interface FixtureEntry {
   file: string;

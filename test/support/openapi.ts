@@ -1,4 +1,4 @@
-// Mattermost's own API reference (OpenAPI 3.0 fragments in shared/specs/mattermost-api-v4), loaded once
+// Mattermost's own API reference (OpenAPI 3.0 fragments in test/specs/mattermost-api-v4), loaded once
 // and used to check requests the bot sends and responses the simulator answers.
 //
 // The fragments are concatenated in upstream's order (see the spec folder's README). Loading applies a
@@ -14,8 +14,8 @@ import { parse } from "yaml";
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
 
-/** Where CI and the dev box keep the reference: `shared/` beside the repository clone. */
-export const SPEC_DIR = new URL("../../../shared/specs/mattermost-api-v4/", import.meta.url);
+/** Mattermost API reference kept in the repository (see test/specs/mattermost-api-v4/README.md for its source). */
+export const SPEC_DIR = new URL("../specs/mattermost-api-v4/", import.meta.url);
 const FRAGMENTS = ["introduction", "users", "teams", "channels", "posts", "commands", "actions", "bots", "definitions"];
 const METHODS = ["get", "put", "post", "delete", "patch", "head", "options"] as const;
 
