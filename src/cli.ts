@@ -12,7 +12,7 @@ import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
 import { rotateTokenKeys } from "./key-rotation.js";
 import { JOB_STATES, QUEUE_NAMES, queueStats, retryFailed } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
-import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
+import { migrateToLatest, migrationStatus, openDatabase, type Db } from "./store/db.js";
 import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
 import { listUserLinks } from "./store/user-links.js";
 
@@ -42,6 +42,8 @@ interface CliCommand {
   summary: string;
   /** Options that take a value, without the dashes. */
   options?: readonly string[];
+  /** Options that take no value (`--force`), without the dashes; present ones read "true". */
+  flags?: readonly string[];
   run(ctx: CliContext): Promise<void>;
 }
 
@@ -85,12 +87,30 @@ export function featuresFromArgv(args: readonly string[]): string {
 const cliCommands: readonly CliCommand[] = [
   {
     name: "migrate",
-    usage: "migrate",
-    summary: "bring the database schema up to date",
+    usage: "migrate [--status]",
+    summary: "bring the database schema up to date (forward only); --status lists applied and pending migrations",
+    flags: ["status"],
     async run(ctx) {
       if (ctx.args.length > 0) throw new UsageError("migrate takes no arguments");
       const db = await ctx.database({ migrate: false });
-      const { applied } = await migrateToLatest(db);
+      if (ctx.options.has("status")) {
+        const { applied, pending, newer } = await migrationStatus(db);
+        const width = Math.max(...[...applied, ...newer].map((m) => m.name.length), ...pending.map((name) => name.length));
+        for (const m of applied) ctx.io.stdout(`applied  ${m.name.padEnd(width)}  ${m.appliedAt}`);
+        for (const name of pending) ctx.io.stdout(`pending  ${name}`);
+        for (const m of newer) ctx.io.stdout(`newer    ${m.name.padEnd(width)}  ${m.appliedAt}  (applied by a newer version of the bot)`);
+        ctx.io.stdout(
+          pending.length
+            ? `${pending.length} pending: run \`gitlab-mm migrate\` (the bot also migrates when it starts).`
+            : "Database schema is up to date.",
+        );
+        return;
+      }
+      const { applied, newer } = await migrateToLatest(db);
+      if (newer?.length) {
+        ctx.io.stdout(`Database schema is up to date; it also has migrations of a newer version of the bot (${newer.join(", ")}), which this version leaves alone.`);
+        return;
+      }
       ctx.io.stdout(applied.length ? `Applied migrations: ${applied.join(", ")}` : "Database schema is up to date.");
     },
   },
@@ -246,16 +266,18 @@ const cliCommands: readonly CliCommand[] = [
     async run(ctx) {
       const [file, ...extra] = ctx.args;
       if (!file || extra.length) throw new UsageError("name one file to write");
-      const backup = await createBackup(await ctx.database());
+      const { backup, leftOut } = await createBackup(await ctx.database());
       writeFileSync(file, JSON.stringify(backup), { mode: 0o600 });
       const rows = Object.values(backup.tables).reduce((n, t) => n + t.length, 0);
       ctx.io.stdout(`Wrote ${rows} rows of ${Object.keys(backup.tables).length} tables to ${file}.`);
+      for (const t of leftOut) ctx.io.stderr(`not in the backup: ${t.rows} row(s) of ${t.name}, which the running bot still has to pass on`);
     },
   },
   {
     name: "restore",
-    usage: "restore <file>",
-    summary: "replace every table with a backup's rows (stop the bot first)",
+    usage: "restore <file> [--force]",
+    summary: "write a backup's rows into an empty database of the same schema (stop the bot first; --force replaces rows already there)",
+    flags: ["force"],
     async run(ctx) {
       const [file, ...extra] = ctx.args;
       if (!file || extra.length) throw new UsageError("name one backup file to read");
@@ -265,7 +287,7 @@ const cliCommands: readonly CliCommand[] = [
       } catch (error) {
         throw new CommandError("unreadable", `cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
       }
-      const counts = await restoreBackup(await ctx.database({ migrate: false }), await parseBackup(text));
+      const counts = await restoreBackup(await ctx.database({ migrate: false }), parseBackup(text), { force: ctx.options.has("force") });
       const rows = Object.values(counts).reduce((n, c) => n + c, 0);
       ctx.io.stdout(`Restored ${rows} rows (${counts.subscriptions} subscriptions, ${counts.user_links} connected users) from ${file}.`);
     },
@@ -294,7 +316,7 @@ function findCliCommand(words: readonly string[]): CliCommand | undefined {
   return best;
 }
 
-function parseOptions(argv: readonly string[], allowed: readonly string[]): { args: string[]; options: Map<string, string> } {
+function parseOptions(argv: readonly string[], allowed: readonly string[], flags: readonly string[] = []): { args: string[]; options: Map<string, string> } {
   const args: string[] = [];
   const options = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
@@ -309,6 +331,11 @@ function parseOptions(argv: readonly string[], allowed: readonly string[]): { ar
     }
     const eq = a.indexOf("=");
     const name = a.slice(2, eq === -1 ? undefined : eq);
+    if (flags.includes(name)) {
+      if (eq !== -1) throw new UsageError(`--${name} takes no value`);
+      options.set(name, "true");
+      continue;
+    }
     if (!allowed.includes(name)) throw new UsageError(`unknown option ${a.slice(0, eq === -1 ? undefined : eq)}`);
     const value = eq === -1 ? argv[++i] : a.slice(eq + 1);
     if (value === undefined || value === "" || (eq === -1 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
@@ -376,7 +403,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.stdout(`Usage: gitlab-mm ${command.usage}\n  ${command.summary}`);
       return 0;
     }
-    const { args, options } = parseOptions(rest, command.options ?? []);
+    const { args, options } = parseOptions(rest, command.options ?? [], command.flags);
     await command.run({ ...ctx, args, options });
     return 0;
   } catch (error) {

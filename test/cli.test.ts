@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { Migrator, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { featuresFromArgv, runCli } from "../src/cli.js";
 import { migrateToLatest, openDatabase } from "../src/store/db.js";
+import { migrationProvider } from "../src/store/migrations/index.js";
 import { listSubscriptions, upsertSubscription } from "../src/store/subscriptions.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "./support/db.js";
 
@@ -75,6 +77,50 @@ describe.each(databaseKinds)("gitlab-mm against %s", (kind) => {
     expect(second).toEqual({ code: 0, out: ["Database schema is up to date."], err: [] });
   });
 
+  it("migrate --status lists applied migrations with when they ran, and pending ones, without migrating", async () => {
+    const names = Object.keys(await migrationProvider.getMigrations()).sort();
+    const last = names.at(-1)!;
+    const applied = await cli(["migrate", "--status"], env);
+    expect(applied.code).toBe(0);
+    expect(applied.out.slice(0, -1).map((l) => l.split(/\s+/))).toEqual(names.map((n) => ["applied", n, expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d/)]));
+    expect(applied.out.at(-1)).toBe("Database schema is up to date.");
+
+    const { db } = openDatabase(url);
+    try {
+      // The newest migration undone, as on a database the previous release left.
+      expect((await new Migrator({ db, provider: migrationProvider }).migrateDown()).error).toBeUndefined();
+      const pending = await cli(["migrate", "--status"], env);
+      expect(pending).toMatchObject({ code: 0, err: [] });
+      expect(pending.out.slice(-2)).toEqual([`pending  ${last}`, "1 pending: run `gitlab-mm migrate` (the bot also migrates when it starts)."]);
+      expect(await cli(["migrate", "--status"], env)).toEqual(pending);
+      expect(await cli(["migrate"], env)).toEqual({ code: 0, out: [`Applied migrations: ${last}`], err: [] });
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it("runs on a database a newer version already migrated (rolling upgrade, rollback) and leaves its migrations alone", async () => {
+    const { db } = openDatabase(url);
+    const newer = "999-added-by-a-newer-version";
+    try {
+      await sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(db);
+      // What the bot does when it starts.
+      expect(await migrateToLatest(db)).toEqual({ applied: [], newer: [newer] });
+      const migrate = await cli(["migrate"], env);
+      expect(migrate).toEqual({
+        code: 0,
+        out: [`Database schema is up to date; it also has migrations of a newer version of the bot (${newer}), which this version leaves alone.`],
+        err: [],
+      });
+      const status = await cli(["migrate", "--status"], env);
+      expect(status.out.find((l) => l.startsWith("newer"))).toMatch(new RegExp(`^newer\\s+${newer}\\s+\\d{4}-.*\\(applied by a newer version of the bot\\)$`));
+      expect(status.out.at(-1)).toBe("Database schema is up to date.");
+    } finally {
+      await sql`delete from kysely_migration where name = ${newer}`.execute(db);
+      await db.destroy();
+    }
+  });
+
   it("subscriptions add, list and delete", async () => {
     const add = await cli(["subscriptions", "add", "--channel", "chan1", "Group/Project", "issues", "label:needs review"], env);
     expect(add.code).toBe(0);
@@ -124,6 +170,7 @@ describe.each(databaseKinds)("gitlab-mm against %s", (kind) => {
     [["subscriptions", "list", "--bogus", "x"]],
     [["subscriptions", "list", "group"]],
     [["migrate", "now"]],
+    [["migrate", "--status=yes"]],
   ])("exits 2 with usage on stderr for %j", async (argv) => {
     const { code, out, err } = await cli(argv, env);
     expect(code).toBe(2);
@@ -137,7 +184,7 @@ describe("gitlab-mm errors and help", () => {
     const { code, out } = await cli(["help"], {});
     expect(code).toBe(0);
     const text = out.join("\n");
-    for (const usage of ["migrate", "subscriptions list [--channel <channel-id>]", "subscriptions add --channel <channel-id> <project|group> [features]", "subscriptions delete --channel <channel-id> <project|group>"]) {
+    for (const usage of ["migrate [--status]", "restore <file> [--force]", "subscriptions list [--channel <channel-id>]", "subscriptions add --channel <channel-id> <project|group> [features]", "subscriptions delete --channel <channel-id> <project|group>"]) {
       expect(text).toContain(usage);
     }
     expect((await cli(["--help"], {})).code).toBe(0);

@@ -1,11 +1,11 @@
 // `gitlab-mm backup <file>` / `restore <file>`: every table as JSON, portable between SQLite and
 // PostgreSQL (so a backup also moves a bot from one to the other). GitLab tokens stay encrypted.
+import { sql } from "kysely";
 import type { Db } from "./db.js";
-import { migrateToLatest } from "./db.js";
-import { migrationProvider } from "./migrations/index.js";
+import { migrateToLatest, migrationStatus } from "./db.js";
 import type { Database } from "./schema.js";
 
-/** Every table, in an order that restores cleanly. */
+/** Every table that holds the bot's state, in an order that restores cleanly. */
 export const BACKUP_TABLES = [
   "subscriptions",
   "thread_roots",
@@ -18,26 +18,24 @@ export const BACKUP_TABLES = [
   "digest_items",
 ] as const satisfies readonly (keyof Database)[];
 
+/**
+ * Tables deliberately left out of backups: what a running bot holds only until it has passed it on.
+ * Every table of the schema is in exactly one of the two lists (test/store/backup.test.ts checks it),
+ * so a new table is never silently missing from backups.
+ * - webhook_spool: webhooks accepted while Redis did not answer; the bot that spooled them replays
+ *   them into its queue, and a copy restored elsewhere would post them a second time.
+ */
+export const TRANSIENT_TABLES = ["webhook_spool"] as const satisfies readonly (keyof Database)[];
+
 type TableName = (typeof BACKUP_TABLES)[number];
 
 export interface Backup {
   format: "gitlab-mattermost-bot-backup";
   version: 1;
   createdAt: string;
-  /** The schema the rows belong to: a restore needs the same migrations. */
+  /** The migrations the source database had: a restore needs a target with exactly these. */
   migrations: string[];
   tables: Record<TableName, Record<string, unknown>[]>;
-}
-
-async function migrationNames(): Promise<string[]> {
-  return Object.keys(await migrationProvider.getMigrations()).sort();
-}
-
-export async function createBackup(db: Db): Promise<Backup> {
-  await migrateToLatest(db);
-  const tables = {} as Backup["tables"];
-  for (const table of BACKUP_TABLES) tables[table] = (await db.selectFrom(table).selectAll().execute()) as Record<string, unknown>[];
-  return { format: "gitlab-mattermost-bot-backup", version: 1, createdAt: new Date().toISOString(), migrations: await migrationNames(), tables };
 }
 
 export class BackupError extends Error {
@@ -47,8 +45,25 @@ export class BackupError extends Error {
   }
 }
 
+/** The backup, and the rows of transient tables it leaves out (table -> count, only those with rows). */
+export async function createBackup(db: Db): Promise<{ backup: Backup; leftOut: { name: string; rows: number }[] }> {
+  const { newer } = await migrateToLatest(db);
+  if (newer?.length) {
+    throw new BackupError(`a newer version of the bot migrated this database (${newer.join(", ")}), so this version does not know all its tables: back it up with that version`);
+  }
+  const { applied } = await migrationStatus(db);
+  const tables = {} as Backup["tables"];
+  for (const table of BACKUP_TABLES) tables[table] = (await db.selectFrom(table).selectAll().execute()) as Record<string, unknown>[];
+  const transient: readonly string[] = TRANSIENT_TABLES;
+  const leftOut = (await nonEmptyTables(db)).filter((t) => transient.includes(t.name));
+  return {
+    backup: { format: "gitlab-mattermost-bot-backup", version: 1, createdAt: new Date().toISOString(), migrations: applied.map((m) => m.name), tables },
+    leftOut,
+  };
+}
+
 /** Checks what a file holds before anything is written. */
-export async function parseBackup(text: string): Promise<Backup> {
+export function parseBackup(text: string): Backup {
   let data: Partial<Backup>;
   try {
     data = JSON.parse(text) as Partial<Backup>;
@@ -58,19 +73,71 @@ export async function parseBackup(text: string): Promise<Backup> {
   if (data?.format !== "gitlab-mattermost-bot-backup" || data.version !== 1 || typeof data.tables !== "object" || data.tables === null) {
     throw new BackupError("not a gitlab-mm backup (format or version unknown)");
   }
-  const known = await migrationNames();
-  const newer = (data.migrations ?? []).filter((m) => !known.includes(m));
-  if (newer.length) throw new BackupError(`the backup comes from a newer version of the bot (migrations ${newer.join(", ")}); upgrade first`);
+  if (!Array.isArray(data.migrations) || !data.migrations.every((m) => typeof m === "string")) {
+    throw new BackupError("the backup does not say which migrations its database had");
+  }
   for (const table of BACKUP_TABLES) {
-    // A table the backup's older schema did not have yet is simply empty.
+    // A table an earlier version kept out of backups (transient then) is simply empty.
     data.tables[table] ??= [];
     if (!Array.isArray(data.tables[table])) throw new BackupError(`the backup's table ${table} is not a list of rows`);
   }
   return data as Backup;
 }
 
-/** Replaces every row of every table with the backup's, in one transaction. Returns rows per table. */
-export async function restoreBackup(db: Db, backup: Backup): Promise<Record<TableName, number>> {
+/** Every table of the database's schema but Kysely's own, in name order. */
+export async function schemaTables(db: Db): Promise<{ schema?: string; name: string }[]> {
+  const tables = await db.introspection.getTables();
+  return tables
+    .filter((t) => !t.isView)
+    .map((t) => ({ schema: t.schema, name: t.name }))
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The tables that hold rows, with their counts. */
+async function nonEmptyTables(db: Db): Promise<{ name: string; rows: number }[]> {
+  const found: { name: string; rows: number }[] = [];
+  for (const t of await schemaTables(db)) {
+    const table = sql.table(t.schema ? `${t.schema}.${t.name}` : t.name);
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from ${table}`.execute(db);
+    const n = Number(rows[0]?.n ?? 0);
+    if (n > 0) found.push({ name: t.name, rows: n });
+  }
+  return found;
+}
+
+/** Why the backup's schema and the target's differ, in one line, or undefined when they are the same. */
+function schemaMismatch(backup: readonly string[], thisVersion: readonly string[], unknownToThisVersion: readonly string[]): string | undefined {
+  if (unknownToThisVersion.length) {
+    return `a newer version of the bot migrated the target database (${unknownToThisVersion.join(", ")}): restore with that version`;
+  }
+  const onlyInBackup = backup.filter((m) => !thisVersion.includes(m));
+  if (onlyInBackup.length) return `the backup comes from a newer version of the bot (migrations ${onlyInBackup.join(", ")}): upgrade the bot first, then restore`;
+  const onlyInTarget = thisVersion.filter((m) => !backup.includes(m));
+  if (onlyInTarget.length) {
+    const newest = [...backup].sort().at(-1) ?? "none";
+    return `the backup comes from an older version of the bot (newest migration ${newest}; this version adds ${onlyInTarget.join(", ")}): restore it with the version whose newest migration is ${newest} into an empty database, then upgrade the bot and run \`gitlab-mm migrate\``;
+  }
+  return undefined;
+}
+
+/**
+ * Writes the backup's rows into the target, in one transaction, and returns rows per table. The
+ * backup must have exactly this version's migrations (rows of another schema would skip what the
+ * migrations in between do to them), and no rows unless `force`, which replaces them.
+ */
+export async function restoreBackup(db: Db, backup: Backup, opts: { force?: boolean } = {}): Promise<Record<TableName, number>> {
+  // Both checks come before the target is migrated, so a refused restore leaves it as it was.
+  const status = await migrationStatus(db);
+  const thisVersion = [...status.applied.map((m) => m.name), ...status.pending];
+  const mismatch = schemaMismatch(backup.migrations, thisVersion, status.newer.map((m) => m.name));
+  if (mismatch) throw new BackupError(mismatch);
+  if (!opts.force) {
+    const occupied = await nonEmptyTables(db);
+    if (occupied.length) {
+      const what = occupied.map((t) => `${t.name}: ${t.rows}`).join(", ");
+      throw new BackupError(`the target database is not empty (${what}): restore into an empty database, or add --force to replace its rows`);
+    }
+  }
   await migrateToLatest(db);
   const counts = {} as Record<TableName, number>;
   await db.transaction().execute(async (trx) => {

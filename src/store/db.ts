@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations/index.js";
 import type { Database } from "./schema.js";
@@ -32,9 +32,55 @@ export function openDatabase(url: string): { db: Db; kind: DbKind } {
 
 export interface MigrationOutcome {
   applied: string[];
+  /** Migrations a newer version of the bot applied, which this version does not know (and leaves alone). */
+  newer?: string[];
+}
+
+export interface RecordedMigration {
+  name: string;
+  /** When it was applied, as Kysely recorded it (ISO 8601). */
+  appliedAt: string;
+}
+
+export interface MigrationStatus {
+  /** This version's migrations the database has, in name order. */
+  applied: RecordedMigration[];
+  /** This version's migrations the database lacks, in the order they will run. */
+  pending: string[];
+  /** Migrations the database has that this version does not know: a newer version of the bot applied them. */
+  newer: RecordedMigration[];
+}
+
+export async function migrationStatus(db: Db): Promise<MigrationStatus> {
+  const known = Object.keys(await migrationProvider.getMigrations()).sort();
+  const tables = await db.introspection.getTables({ withInternalKyselyTables: true });
+  const recorded = tables.some((t) => t.name === DEFAULT_MIGRATION_TABLE)
+    ? await db
+        .withTables<{ [DEFAULT_MIGRATION_TABLE]: { name: string; timestamp: string } }>()
+        .selectFrom(DEFAULT_MIGRATION_TABLE)
+        .select(["name", "timestamp"])
+        .orderBy("name")
+        .execute()
+    : [];
+  const appliedAt = new Map(recorded.map((r) => [r.name, r.timestamp]));
+  return {
+    applied: known.filter((name) => appliedAt.has(name)).map((name) => ({ name, appliedAt: appliedAt.get(name)! })),
+    pending: known.filter((name) => !appliedAt.has(name)),
+    newer: recorded.filter((r) => !known.includes(r.name)).map((r) => ({ name: r.name, appliedAt: r.timestamp })),
+  };
 }
 
 export async function migrateToLatest(db: Db): Promise<MigrationOutcome> {
+  const status = await migrationStatus(db);
+  if (status.newer.length > 0) {
+    // A newer version of the bot migrated this database (during a rolling upgrade, or before a
+    // rollback). Migrations only add, so this version still runs on it; Kysely's migrator would
+    // refuse to start, as it does not know those migrations.
+    if (status.pending.length === 0) return { applied: [], newer: status.newer.map((m) => m.name) };
+    throw new Error(
+      `database migrations ${status.pending.join(", ")} of this version were never applied, yet a newer version applied ${status.newer.map((m) => m.name).join(", ")}: run a version that knows them all`,
+    );
+  }
   const migrator = new Migrator({ db, provider: migrationProvider });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
