@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { DEFAULT_MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { CompiledQuery, DEFAULT_MIGRATION_TABLE, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDialectConfig } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations/index.js";
 import type { Database } from "./schema.js";
@@ -24,10 +24,56 @@ export function openDatabase(url: string): { db: Db; kind: DbKind } {
   sqlite.pragma("journal_mode = WAL");
   // With WAL this survives a crash of the process; only an OS crash may lose the last commits, which
   // the queue (in Redis) would replay. It makes each commit several times cheaper (bench/).
-  sqlite.pragma("synchronous = NORMAL");
+  sqlite.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
   // Several processes (server and CLI) may share the file: wait for a lock instead of failing.
   sqlite.pragma("busy_timeout = 5000");
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) }), kind: "sqlite" };
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
+  sqliteDatabases.add(db);
+  return { db, kind: "sqlite" };
+}
+
+const SQLITE_SYNCHRONOUS = "NORMAL";
+const sqliteDatabases = new WeakSet<Db>();
+
+/**
+ * Transactions take SQLite's write lock when they begin. Kysely's plain `begin` reads first and
+ * upgrades at the first write; in WAL mode that upgrade fails at once with "database is locked"
+ * when another process wrote meanwhile, and no busy timeout helps, because waiting cannot make the
+ * transaction's snapshot current again.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  readonly #config: SqliteDialectConfig;
+  constructor(config: SqliteDialectConfig) {
+    super(config);
+    this.#config = config;
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.#config);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+/**
+ * Runs `write` so that its commit is on disk when it resolves, even after an OS crash or power loss.
+ * PostgreSQL always commits so. SQLite runs with synchronous NORMAL (above); only this write pays for
+ * FULL, so the rest of the bot keeps its cheap commits (FULL syncs the whole log, earlier commits too).
+ */
+export async function writeDurably<T>(db: Db, write: (db: Db) => Promise<T>): Promise<T> {
+  if (!sqliteDatabases.has(db)) return write(db);
+  // One SQLite connection: holding it keeps other queries from running under FULL or the write under NORMAL.
+  return db.connection().execute(async (connection) => {
+    await sql`pragma synchronous = FULL`.execute(connection);
+    try {
+      return await write(connection);
+    } finally {
+      await sql.raw(`pragma synchronous = ${SQLITE_SYNCHRONOUS}`).execute(connection);
+    }
+  });
 }
 
 export interface MigrationOutcome {

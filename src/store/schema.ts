@@ -104,7 +104,23 @@ export interface DigestItemsTable {
   message: string;
 }
 
+/** A webhook accepted while Redis did not answer, until the replayer has queued it. */
+export interface WebhookSpoolTable {
+  /** Arrival order, numbered by the database. */
+  seq: Generated<number>;
+  /** The id its job gets in the events queue (src/queue/jobs.ts deliveryIdFor). */
+  delivery_id: string;
+  kind: string;
+  /** X-Gitlab-Event header, when GitLab sent one. */
+  event_header: string | null;
+  /** ms since epoch. */
+  received_at: number;
+  /** The body exactly as GitLab sent it. */
+  body: string;
+}
+
 export interface Database {
+  webhook_spool: WebhookSpoolTable;
   merge_request_people: MergeRequestPeopleTable;
   digest_items: DigestItemsTable;
   user_links: UserLinksTable;
