@@ -2,7 +2,8 @@
 // none, the kind their `event_name` maps to), each with the schema its payload is checked against and
 // its pure handler. A kind spelled wrong, or a handler that takes another kind's payload, fails to compile.
 import type { z } from "zod";
-import type { Notification } from "../src/notification.js";
+import type { Visibility } from "../src/gitlab/access.js";
+import { visibilityOfLevel, type Notification } from "../src/notification.js";
 import { accessToken } from "./access-token.js";
 import { PayloadError } from "./common.js";
 import { deployment } from "./deployment.js";
@@ -90,6 +91,28 @@ const handlers = {
 
 export const EVENT_KINDS = Object.keys(handlers) as EventKind[];
 
+/** Where each kind's payload says who may see its project; group events and vulnerabilities do not say. */
+const visibilities = {
+  push: (p) => visibilityOfLevel(p.project.visibility_level),
+  tag_push: (p) => visibilityOfLevel(p.project.visibility_level),
+  issue: (p) => visibilityOfLevel(p.project.visibility_level),
+  work_item: (p) => visibilityOfLevel(p.project.visibility_level),
+  note: (p) => visibilityOfLevel(p.project.visibility_level),
+  merge_request: (p) => visibilityOfLevel(p.project.visibility_level),
+  pipeline: (p) => visibilityOfLevel(p.project.visibility_level),
+  build: (p) => visibilityOfLevel(p.project?.visibility_level),
+  deployment: (p) => visibilityOfLevel(p.project.visibility_level),
+  release: (p) => visibilityOfLevel(p.project.visibility_level),
+  wiki_page: (p) => visibilityOfLevel(p.project.visibility_level),
+  milestone: (p) => visibilityOfLevel(p.project.visibility_level),
+  feature_flag: (p) => visibilityOfLevel(p.project.visibility_level),
+  access_token: (p) => visibilityOfLevel(p.project?.visibility_level),
+  vulnerability: () => undefined,
+  member: () => undefined,
+  project: (p) => visibilityOfLevel(p.project_visibility?.toLowerCase()),
+  subgroup: () => undefined,
+} satisfies { [K in EventKind]: (payload: PayloadOf<K>) => Visibility | undefined };
+
 /** Whether the bot has a handler for this kind. */
 export function isKnownKind(kind: string | undefined): kind is EventKind {
   return kind !== undefined && Object.hasOwn(handlers, kind);
@@ -167,5 +190,6 @@ export function notificationsFor(
 }
 
 function run<K extends EventKind>(kind: K, parsed: PayloadOf<K>): Notification[] {
-  return handlerFor(kind)(parsed);
+  const visibility = (visibilities[kind] as (payload: PayloadOf<K>) => Visibility | undefined)(parsed);
+  return handlerFor(kind)(parsed).map((n) => ({ ...n, visibility }));
 }

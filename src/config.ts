@@ -96,6 +96,7 @@ const schema = z.object({
   NO_PROXY: optionalString,
   ROLE: z.enum(["all", "web", "worker"]).default("all"),
   DELIVERY_CONCURRENCY: positiveInt(8),
+  DELIVERY_RETRY_BASE_MS: positiveInt(2000),
 });
 
 export interface Config {
@@ -123,6 +124,8 @@ export interface Config {
   proxy: { http?: string; https?: string; noProxy?: string };
   role: "all" | "web" | "worker";
   deliveryConcurrency: number;
+  /** First retry delay of queued work; the cap between tries and the 48-hour budget scale with it. */
+  deliveryRetryBaseMs: number;
 }
 
 /** Thrown with one line per problem; main prints the lines and exits without a stack trace. */
@@ -200,5 +203,6 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     proxy: { http: e.HTTP_PROXY, https: e.HTTPS_PROXY, noProxy: e.NO_PROXY },
     role: e.ROLE,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+    deliveryRetryBaseMs: e.DELIVERY_RETRY_BASE_MS,
   };
 }

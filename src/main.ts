@@ -44,7 +44,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   await waitReady(producer).catch((error: Error) => {
     throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} does not answer (${error.message}): start Redis or set REDIS_URL`);
   });
-  const queues = openQueues(producer, config.queuePrefix);
+  const queues = openQueues(producer, config.queuePrefix, { retryBaseMs: config.deliveryRetryBaseMs });
   const metrics = createMetrics({ defaults: true });
   const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
   const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
@@ -83,6 +83,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         db,
         mattermost,
         botUserId: me.id,
+        allowPrivateProjectsInPublicChannels: config.allowPrivateProjectsInPublicChannels,
         logger,
         metrics,
         connection: workerRedis,

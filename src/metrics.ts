@@ -8,6 +8,10 @@ export interface Metrics {
   jobs: Gauge<"queue" | "state">;
   postLatency: Histogram<never>;
   mattermostErrors: Counter<"kind">;
+  /** Mattermost refused the bot (401/403): its token was revoked or it lost a channel. Worth an alert. */
+  mattermostAuthFailures: Counter<never>;
+  /** Posts deliberately not made (a private project's event for a public channel, confidential content). */
+  deliveriesWithheld: Counter<"reason">;
   gitlabErrors: Counter<"kind">;
 }
 
@@ -50,6 +54,17 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       name: "gitlab_api_errors_total",
       help: "Failed GitLab API calls, by kind",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    mattermostAuthFailures: new Counter({
+      name: "mattermost_auth_failures_total",
+      help: "Mattermost calls refused with 401 or 403 (bot token revoked, bot removed from a channel); retried",
+      registers: [registry],
+    }),
+    deliveriesWithheld: new Counter({
+      name: "deliveries_withheld_total",
+      help: "Posts not made on purpose, by reason (not_public: a non-public project's event for a public channel; confidential)",
+      labelNames: ["reason"],
       registers: [registry],
     }),
   };

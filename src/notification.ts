@@ -1,5 +1,6 @@
 // What a handler says about one GitLab event: pure data, no I/O. The router decides where it goes.
 import type { Locale } from "./config.js";
+import type { Visibility } from "./gitlab/access.js";
 
 export const FEATURES = [
   "issues",
@@ -90,8 +91,21 @@ export interface Notification {
   threadKey?: string;
   /** How the thread's subject changed, for editing the thread's root post. */
   threadUpdate?: ThreadUpdate;
+  /**
+   * Who may see the project, as the payload says (undefined: it does not say). Anything but "public"
+   * reaches only private channels, direct and group messages.
+   */
+  visibility?: Visibility;
   /** Builds the post in a language; called once per language that subscribers need. */
   render(locale: Locale): PostContent;
+}
+
+/** GitLab's visibility in webhook payloads: `visibility_level` (0 private, 10 internal, 20 public) or its name. */
+export function visibilityOfLevel(level: unknown): Visibility | undefined {
+  if (level === 20 || level === "public") return "public";
+  if (level === 10 || level === "internal") return "internal";
+  if (level === 0 || level === "private") return "private";
+  return undefined;
 }
 
 /** What an event changes about the issue or merge request a thread is about; its root post shows it. */

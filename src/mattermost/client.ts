@@ -10,7 +10,8 @@ import type { MessageAttachment } from "../notification.js";
 
 const { Client4 } = mattermostClient;
 
-export type MattermostErrorKind = "rate_limited" | "server" | "network" | "client";
+/** `auth`: 401/403, the bot token was revoked or the bot lost its place in a channel (an administrator can mend that). */
+export type MattermostErrorKind = "rate_limited" | "server" | "network" | "client" | "auth";
 
 export class MattermostError extends Error {
   constructor(
@@ -19,6 +20,8 @@ export class MattermostError extends Error {
     readonly status?: number,
     /** For `rate_limited`: how long Mattermost asked us to wait. */
     readonly retryAfterMs?: number,
+    /** Mattermost's error id (e.g. "api.post.create_post.root_id.app_error"), when it sent one. */
+    readonly errorId?: string,
   ) {
     super(message);
     this.name = "MattermostError";
@@ -77,6 +80,10 @@ function retryAfterMs(value: string | undefined): number {
   return Number.isNaN(date) ? 1000 : Math.max(0, date - Date.now());
 }
 
+function errorIdOf(data: unknown): string | undefined {
+  return data && typeof data === "object" && "id" in data && typeof data.id === "string" ? data.id : undefined;
+}
+
 function errorMessage(data: unknown): string {
   if (data && typeof data === "object" && "message" in data && typeof data.message === "string") return data.message;
   return typeof data === "string" ? data.slice(0, 200) : "";
@@ -100,7 +107,8 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     if (status < 400) return { status, data: result.data };
     const what = `Mattermost answered ${status} to ${method.toUpperCase()} ${new URL(route).pathname}: ${errorMessage(result.data)}`;
     if (status === 429) throw new MattermostError("rate_limited", what, status, retryAfterMs(result.response.headers.get("retry-after") ?? undefined));
-    throw new MattermostError(status >= 500 ? "server" : "client", what, status);
+    const kind = status >= 500 ? "server" : status === 401 || status === 403 ? "auth" : "client";
+    throw new MattermostError(kind, what, status, undefined, errorIdOf(result.data));
   }
 
   return {

@@ -1,8 +1,9 @@
 // Queue "deliveries": the only code that posts to Mattermost. One job per (event, channel) or
 // (event, user) for direct messages; the job id doubles as Mattermost's pending_post_id, so a create
 // retried after a crash is not shown twice. A direct message is posted in the DM channel of the bot
-// and the user, where it threads like a channel post.
-import { UnrecoverableError, Worker, type Job } from "bullmq";
+// and the user, where it threads like a channel post. What may be posted where is decided here, just
+// before posting, from what Mattermost says the channel is now (not what it was when subscribed).
+import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { MattermostError, type ChannelInfo, type MattermostApi } from "../mattermost/client.js";
@@ -11,8 +12,9 @@ import { MATTERMOST_MAX_POST_CHARS, type PostContent, type ThreadUpdate } from "
 import type { Db } from "../store/db.js";
 import { findDelivery, markDeliveryDone, markDeliveryStarted } from "../store/deliveries.js";
 import { applyThreadUpdate, initialRootState, renderRoot, sameDisplay, type RootState } from "../routing/thread-state.js";
-import { findRootState, findThreadRoot, replaceRootState, saveThreadRoot } from "../store/thread-roots.js";
+import { claimThreadRoot, completeThreadRoot, findRootState, forgetThreadRoot, replaceRootState } from "../store/thread-roots.js";
 import { DELIVERIES_QUEUE, type DeliveryJobData } from "./jobs.js";
+import { backoffStrategy } from "./queues.js";
 
 export interface DeliveryDeps {
   db: Db;
@@ -21,6 +23,10 @@ export interface DeliveryDeps {
   logger: Logger;
   metrics: Metrics;
   now?: () => number;
+  /** ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS: events of non-public projects may reach public channels too. */
+  allowPrivateProjectsInPublicChannels?: boolean;
+  /** How long a claim on posting a thread's root may stay unposted before another delivery takes it over. */
+  rootClaimTimeoutMs?: number;
 }
 
 /** Last guard before Mattermost: a message over the limit is cut, never refused. */
@@ -39,9 +45,33 @@ export const DELIVERY_PROP = "gitlab_mm_delivery";
 const LOOKBACK_MS = 5 * 60_000;
 /** A delivery with its channel known (for a direct message: the DM channel). */
 type Targeted = DeliveryJobData & { channelId: string };
+/** Where a non-public project's events may be posted: private channels, direct and group messages. */
+const CLOSED_CHANNEL_TYPES: ReadonlySet<string> = new Set(["P", "D", "G"]);
+/** Longer than a post takes even when Mattermost is slow, so a live holder is not overtaken. */
+const ROOT_CLAIM_TIMEOUT_MS = 2 * 60_000;
+/** While another delivery posts a thread's root: look again this often, this many times, then requeue. */
+const ROOT_POLL_MS = 100;
+const ROOT_POLLS = 20;
+const ROOT_REQUEUE_MS = 1000;
+
+/** Another delivery is posting the thread's root; this one replies once the root exists. */
+export class RootPendingError extends Error {
+  constructor(threadKey: string) {
+    super(`the root post of ${threadKey} is being posted by another delivery`);
+    this.name = "RootPendingError";
+  }
+}
+
+/** Mattermost's answer to a reply whose root post was deleted (api4 createPost: the root cannot be read). */
+function rootIsGone(error: unknown): boolean {
+  return error instanceof MattermostError && (error.status === 404 || (error.status === 400 && error.errorId === "api.post.create_post.root_id.app_error"));
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function createDeliverer(deps: DeliveryDeps) {
   const now = deps.now ?? Date.now;
+  const claimTimeoutMs = deps.rootClaimTimeoutMs ?? ROOT_CLAIM_TIMEOUT_MS;
   const channels = new Map<string, { info: ChannelInfo; at: number }>();
   /** Mattermost user id -> DM channel id of the bot and that user (such channels never change). */
   const directChannels = new Map<string, string>();
@@ -59,8 +89,45 @@ export function createDeliverer(deps: DeliveryDeps) {
     const cached = channels.get(id);
     if (cached && now() - cached.at < CHANNEL_TTL_MS) return cached.info;
     const info = await deps.mattermost.getChannel(id);
+    if (channels.size > 50_000) channels.clear();
     channels.set(id, { info, at: now() });
     return info;
+  }
+
+  /** Whether the channel, as it is now, may show this post; a refusal is counted and is not an error. */
+  async function mayPost(jobId: string, data: Targeted): Promise<boolean> {
+    // Direct messages were addressed to people the item concerns (the router checked).
+    if (data.userId) return true;
+    const notPublic = data.visibility !== undefined && data.visibility !== "public" && !deps.allowPrivateProjectsInPublicChannels;
+    if (!data.confidential && !notPublic) return true;
+    const info = await channel(data.channelId);
+    if (data.confidential && info.type !== "P") {
+      deps.metrics.deliveriesWithheld.inc({ reason: "confidential" });
+      deps.logger.warn({ job: jobId, channel: data.channelId }, "confidential notification not posted: channel is not private");
+      return false;
+    }
+    if (notPublic && !CLOSED_CHANNEL_TYPES.has(info.type)) {
+      deps.metrics.deliveriesWithheld.inc({ reason: "not_public" });
+      deps.logger.info({ job: jobId, channel: data.channelId, visibility: data.visibility }, "event of a non-public project not posted: the channel is public");
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Where a post about a thread goes: a reply to the known root, or the root itself when this delivery
+   * wins the claim on making it. While another delivery holds that claim, wait a little for its root.
+   */
+  async function threadPlace(jobId: string, data: Targeted, threadKey: string): Promise<{ rootId: string } | { root: StoredRootState; state: string }> {
+    const root: StoredRootState = { ...initialRootState(data.post, data.locale, data.threadUpdate), deliveryId: jobId };
+    const state = JSON.stringify(root);
+    for (let poll = 0; poll < ROOT_POLLS; poll++) {
+      const place = await claimThreadRoot(deps.db, data.channelId, threadKey, { state, at: now(), staleAfterMs: claimTimeoutMs });
+      if (place.kind === "reply") return { rootId: place.rootId };
+      if (place.kind === "root") return { root, state };
+      await pause(ROOT_POLL_MS);
+    }
+    throw new RootPendingError(threadKey);
   }
 
   /** Edits a thread's root post to show what this event changed; safe to repeat. */
@@ -80,7 +147,7 @@ export function createDeliverer(deps: DeliveryDeps) {
         });
       } catch (error) {
         // The reply is made; a root that was deleted or can no longer be edited is not worth failing it.
-        if (error instanceof MattermostError && error.kind === "client") {
+        if (error instanceof MattermostError && (error.kind === "client" || error.kind === "auth")) {
           deps.logger.warn({ channel: data.channelId, root: rootId, err: error.message }, "thread root not updated");
           return;
         }
@@ -97,44 +164,52 @@ export function createDeliverer(deps: DeliveryDeps) {
     const channelId = job.channelId ?? (job.userId ? await directChannel(job.userId) : undefined);
     if (!channelId) throw new UnrecoverableError("delivery job names neither a channel nor a user");
     const data: Targeted = { ...job, channelId };
-    // Direct messages were addressed to people the item concerns (the router checked); channels must be private.
-    if (data.confidential && !job.userId) {
-      const info = await channel(data.channelId);
-      if (info.type !== "P") {
-        deps.logger.warn({ job: jobId, channel: data.channelId }, "confidential notification not posted: channel is not private");
-        return undefined;
-      }
-    }
+    if (!(await mayPost(jobId, data))) return undefined;
     const previous = await findDelivery(deps.db, jobId);
-    const rootId = data.threadKey ? await findThreadRoot(deps.db, data.channelId, data.threadKey) : undefined;
-    // The first post about an issue or merge request becomes its thread's root and shows its state.
-    const root: StoredRootState | undefined =
-      data.threadKey && !rootId ? { ...initialRootState(data.post, data.locale, data.threadUpdate), deliveryId: jobId } : undefined;
-    let postId = previous?.postId ?? undefined;
-    if (!postId && previous) {
-      // An earlier attempt stopped between sending and recording: did its post arrive?
-      const recent = await deps.mattermost.getPostsSince(data.channelId, previous.startedAt - LOOKBACK_MS);
-      postId = recent.find((p) => p.props?.[DELIVERY_PROP] === jobId)?.id;
+    for (let restart = 0; ; restart++) {
+      const place = data.threadKey ? await threadPlace(jobId, data, data.threadKey) : undefined;
+      const rootId = place && "rootId" in place ? place.rootId : undefined;
+      // The first post about an issue or merge request becomes its thread's root and shows its state.
+      const root = place && "root" in place ? place : undefined;
+      let postId = previous?.postId ?? undefined;
+      if (!postId && previous) {
+        // An earlier attempt stopped between sending and recording: did its post arrive?
+        const recent = await deps.mattermost.getPostsSince(data.channelId, previous.startedAt - LOOKBACK_MS);
+        postId = recent.find((p) => p.props?.[DELIVERY_PROP] === jobId)?.id;
+      }
+      if (!postId) {
+        await markDeliveryStarted(deps.db, jobId, data.channelId, now());
+        const content: PostContent = root && data.threadUpdate ? renderRoot(root.root) : data.post;
+        try {
+          const created = await deps.mattermost.createPost({
+            channel_id: data.channelId,
+            message: fitMessage(content.message),
+            ...(rootId ? { root_id: rootId } : {}),
+            props: { [DELIVERY_PROP]: jobId, ...(content.attachments?.length ? { attachments: content.attachments } : {}) },
+            pending_post_id: `${deps.botUserId}:${jobId}`,
+          });
+          postId = created.id;
+        } catch (error) {
+          // Someone deleted the thread's root post: forget it, and this post starts the thread again.
+          if (rootId && data.threadKey && restart === 0 && rootIsGone(error)) {
+            deps.logger.info({ job: jobId, channel: data.channelId, root: rootId }, "thread root post is gone; starting a new thread");
+            await forgetThreadRoot(deps.db, data.channelId, data.threadKey, rootId);
+            continue;
+          }
+          throw error;
+        }
+        deps.metrics.postLatency.observe(Math.max(0, now() - data.receivedAt) / 1000);
+      }
+      if (!previous?.postId) await markDeliveryDone(deps.db, jobId, postId);
+      if (root && data.threadKey) {
+        if (!(await completeThreadRoot(deps.db, data.channelId, data.threadKey, root.state, postId))) {
+          deps.logger.warn({ job: jobId, channel: data.channelId, thread: data.threadKey }, "thread root claim was taken over while posting; this post stands apart");
+        }
+      } else if (rootId && rootId !== postId && data.threadKey && data.threadUpdate) {
+        await updateRoot(rootId, { ...data, threadKey: data.threadKey, threadUpdate: data.threadUpdate });
+      }
+      return postId;
     }
-    if (!postId) {
-      await markDeliveryStarted(deps.db, jobId, data.channelId, now());
-      const content: PostContent = root && data.threadUpdate ? renderRoot(root) : data.post;
-      const created = await deps.mattermost.createPost({
-        channel_id: data.channelId,
-        message: fitMessage(content.message),
-        ...(rootId ? { root_id: rootId } : {}),
-        props: { [DELIVERY_PROP]: jobId, ...(content.attachments?.length ? { attachments: content.attachments } : {}) },
-        pending_post_id: `${deps.botUserId}:${jobId}`,
-      });
-      postId = created.id;
-      deps.metrics.postLatency.observe(Math.max(0, now() - data.receivedAt) / 1000);
-    }
-    if (!previous?.postId) await markDeliveryDone(deps.db, jobId, postId);
-    if (root && data.threadKey) await saveThreadRoot(deps.db, data.channelId, data.threadKey, postId, JSON.stringify(root));
-    else if (rootId && rootId !== postId && data.threadKey && data.threadUpdate) {
-      await updateRoot(rootId, { ...data, threadKey: data.threadKey, threadUpdate: data.threadUpdate });
-    }
-    return postId;
   };
 }
 
@@ -142,10 +217,15 @@ export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; pr
   const deliver = createDeliverer(deps);
   const worker: Worker<DeliveryJobData> = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
-    async (job: Job<DeliveryJobData>) => {
+    async (job: Job<DeliveryJobData>, token?: string) => {
       try {
         return { postId: await deliver(job.id ?? job.name, job.data) };
       } catch (error) {
+        if (error instanceof RootPendingError) {
+          // Not a failure: come back when the root is likely posted, without spending an attempt.
+          await job.moveToDelayed(Date.now() + ROOT_REQUEUE_MS, token);
+          throw new DelayedError();
+        }
         if (!(error instanceof MattermostError)) throw error;
         deps.metrics.mattermostErrors.inc({ kind: error.kind });
         if (error.kind === "rate_limited") {
@@ -153,14 +233,23 @@ export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; pr
           await worker.rateLimit(error.retryAfterMs ?? 1000);
           throw Worker.RateLimitError();
         }
+        if (error.kind === "auth") {
+          // A revoked token or a bot taken out of a channel is mended by an administrator: keep trying, and say so loudly.
+          deps.metrics.mattermostAuthFailures.inc();
+          deps.logger.error(
+            { job: job.id, channel: job.data.channelId, user: job.data.userId, status: error.status, err: error.message, attempts: job.attemptsMade + 1 },
+            "Mattermost refused the bot (token revoked, or the bot is not in the channel); retrying",
+          );
+          throw error;
+        }
         if (error.kind === "client") {
           deps.logger.error({ job: job.id, channel: job.data.channelId, user: job.data.userId, status: error.status, err: error.message }, "Mattermost refused the post; not retried");
           throw new UnrecoverableError(error.message);
         }
-        throw error; // 5xx and network errors: exponential backoff
+        throw error; // 5xx and network errors: backoff
       }
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8 },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8, settings: { backoffStrategy } },
   );
   worker.on("failed", (job, error) =>
     deps.logger.warn({ job: job?.id, channel: job?.data.channelId, user: job?.data.userId, err: error.message, attempts: job?.attemptsMade }, "delivery failed"),

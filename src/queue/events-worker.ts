@@ -12,13 +12,13 @@ import type { Profiles } from "../people/profiles.js";
 import type { RecipientAccess } from "../people/recipient-access.js";
 import { planPersonal, type HeldMessage } from "../people/route.js";
 import { ancestorPaths, routeToChannels } from "../routing/router.js";
-import { visibilityOfLevel, type SubscriberAccess } from "../routing/subscriber-access.js";
+import type { SubscriberAccess } from "../routing/subscriber-access.js";
 import { linkNotifications } from "../routing/thread-links.js";
 import type { Db } from "../store/db.js";
 import { findSubscriptionsForPaths } from "../store/subscriptions.js";
 import { DEDUPE_TTL_MS, EVENTS_QUEUE, deliveryJobId, type DeliveryJobData, type EventJobData } from "./jobs.js";
 import { holdForDigest, type DigestWindows, type PersonalQueue } from "./personal.js";
-import type { DeliveryQueue } from "./queues.js";
+import { backoffStrategy, type DeliveryQueue } from "./queues.js";
 
 export interface PlannedDelivery {
   id: string;
@@ -44,11 +44,6 @@ export interface PlanDeps {
   };
 }
 
-/** The project's visibility as the payload says (`project.visibility_level`), if it does. */
-function eventVisibility(payload: unknown) {
-  return visibilityOfLevel((payload as { project?: { visibility_level?: unknown } } | null)?.project?.visibility_level);
-}
-
 /** What one webhook becomes: the posts to make, one per subscribed channel and per person concerned. */
 export async function planDeliveries(
   data: EventJobData,
@@ -68,8 +63,8 @@ export async function planDeliveries(
     const targets = routeToChannels(n, candidates, deps.ignoredUsernames);
     const rendered = new Map<Locale, PostContent>();
     for (const t of targets) {
-      // Issue 4, item 3: a subscriber who lost access (or disconnected) stops non-public events; the channel is told once.
-      const verdict = deps.subscriberAccess ? await deps.subscriberAccess.check(t.subscription, eventVisibility(payload)) : { allowed: true };
+      // A subscriber who lost access (or disconnected) stops non-public events; the channel is told once.
+      const verdict = deps.subscriberAccess ? await deps.subscriberAccess.check(t.subscription, n.visibility) : { allowed: true };
       if (verdict.notice) {
         const eventKey = `access-lost/${t.subscription.id}`;
         deliveries.push({
@@ -92,6 +87,7 @@ export async function planDeliveries(
           threadKey: n.threadKey,
           threadUpdate: n.threadUpdate,
           confidential: n.confidential,
+          visibility: n.visibility ?? "unknown",
           post,
           locale,
           receivedAt: data.receivedAt,
@@ -148,7 +144,7 @@ export function startEventsWorker(deps: PlanDeps & { connection: Redis; prefix: 
       log.debug({ posts: plan.deliveries.length, held: plan.held.length }, "event routed");
       return { posts: plan.deliveries.length };
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 4, autorun: true },
+    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 4, autorun: true, settings: { backoffStrategy } },
   );
   worker.on("failed", (job, error) => deps.logger.warn({ delivery: job?.id, err: error.message, attempts: job?.attemptsMade }, "event job failed"));
   worker.on("error", (error) => deps.logger.error({ err: error.message }, "events worker error"));

@@ -1,6 +1,7 @@
 // Job data and ids. Job data holds nothing secret: payload text from GitLab and what to post.
 import { createHash } from "node:crypto";
 import type { Locale } from "../config.js";
+import type { Visibility } from "../gitlab/access.js";
 import type { PostContent, ThreadUpdate } from "../notification.js";
 
 export const EVENTS_QUEUE = "events";
@@ -32,6 +33,12 @@ export interface DeliveryJobData {
   threadUpdate?: ThreadUpdate;
   /** Confidential content is posted only to private channels, checked again just before posting. */
   confidential: boolean;
+  /**
+   * Who may see the project the post is about ("unknown" when the payload did not say); anything but
+   * "public" is posted only in private channels, direct and group messages, checked just before posting.
+   * Absent on posts that show nothing of a project (notices about a subscription).
+   */
+  visibility?: Visibility | "unknown";
   post: PostContent;
   /** Language the post was rendered in (the root post's status fields use it too). */
   locale: Locale;

@@ -19,7 +19,7 @@ import { deleteDigestItems, holdDigestItem, listDigestItems } from "../store/dig
 import { findUserLink, listUserLinks } from "../store/user-links.js";
 import { getUserSettings, getUserSettingsMany, type Digest, type UserSettings } from "../store/user-settings.js";
 import { DEDUPE_TTL_MS, personalJobId, type DeliveryJobData } from "./jobs.js";
-import type { DeliveryQueue } from "./queues.js";
+import { RETAINED_JOBS, type DeliveryQueue } from "./queues.js";
 
 export const PERSONAL_QUEUE = "personal";
 
@@ -37,13 +37,11 @@ const DIGEST_GRACE_MS = 1000;
 const DIGEST_MAX_LINES = 50;
 const DIGEST_MAX_CHARS = 15_000;
 
-const retained = { removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: { age: 14 * 24 * 3600 } };
-
 export function openPersonalQueue(connection: Redis, prefix: string): PersonalQueue {
   return new Queue<PersonalJobData>(PERSONAL_QUEUE, {
     connection,
     prefix,
-    defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 5000 }, ...retained },
+    defaultJobOptions: { attempts: 8, backoff: { type: "exponential", delay: 5000 }, ...RETAINED_JOBS },
   });
 }
 
@@ -97,7 +95,7 @@ export async function syncReminder(
   await queue.upsertJobScheduler(
     id,
     { pattern, tz: timeZone },
-    { name: "reminder", data: { userId }, opts: { attempts: 3, backoff: { type: "exponential", delay: 60_000 }, ...retained } },
+    { name: "reminder", data: { userId }, opts: { attempts: 3, backoff: { type: "exponential", delay: 60_000 }, ...RETAINED_JOBS } },
   );
   return (await queue.getJobScheduler(id))?.next;
 }

@@ -45,13 +45,7 @@ export interface SubscriberAccess {
 
 type Cached = { ok: boolean; at: number; reason?: string };
 
-/** GitLab's visibility_level numbers in webhook payloads (0 private, 10 internal, 20 public). */
-export function visibilityOfLevel(level: unknown): Visibility | undefined {
-  if (level === 20 || level === "public") return "public";
-  if (level === 10 || level === "internal") return "internal";
-  if (level === 0 || level === "private") return "private";
-  return undefined;
-}
+export { visibilityOfLevel } from "../notification.js";
 
 export function createSubscriberAccess(deps: SubscriberAccessDeps): SubscriberAccess {
   const { db, redis, logger } = deps;

@@ -1,5 +1,8 @@
 import type { Db } from "./db.js";
 
+/** post_id of a thread whose root post is being made: the row is then one delivery's claim on making it. */
+const UNPOSTED = "";
+
 export async function findThreadRoot(db: Db, channelId: string, threadKey: string): Promise<string | undefined> {
   const row = await db
     .selectFrom("thread_roots")
@@ -7,7 +10,65 @@ export async function findThreadRoot(db: Db, channelId: string, threadKey: strin
     .where("channel_id", "=", channelId)
     .where("thread_key", "=", threadKey)
     .executeTakeFirst();
-  return row?.post_id;
+  return row && row.post_id !== UNPOSTED ? row.post_id : undefined;
+}
+
+/** Where a post about a thread goes: a reply to its root, the root itself, or nowhere yet. */
+export type ThreadPosition = { kind: "reply"; rootId: string } | { kind: "root" } | { kind: "wait" };
+
+/**
+ * Decides, in the database, which delivery posts a thread's root: the first to claim it (first writer
+ * wins). The claim holds the root's state, so the holder's own retry recognises it. A claim older than
+ * `staleAfterMs` belongs to a delivery that died or gave up, and is taken over by one of those waiting.
+ */
+export async function claimThreadRoot(db: Db, channelId: string, threadKey: string, claim: { state: string; at: number; staleAfterMs: number }): Promise<ThreadPosition> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const row = await db
+      .selectFrom("thread_roots")
+      .select(["post_id", "root_state", "created_at"])
+      .where("channel_id", "=", channelId)
+      .where("thread_key", "=", threadKey)
+      .executeTakeFirst();
+    if (!row) {
+      await db
+        .insertInto("thread_roots")
+        .values({ channel_id: channelId, thread_key: threadKey, post_id: UNPOSTED, created_at: new Date(claim.at).toISOString(), root_state: claim.state })
+        .onConflict((oc) => oc.columns(["channel_id", "thread_key"]).doNothing())
+        .execute();
+      continue; // read back who won
+    }
+    if (row.post_id !== UNPOSTED) return { kind: "reply", rootId: row.post_id };
+    if (row.root_state === claim.state) return { kind: "root" };
+    if (Date.parse(row.created_at) > claim.at - claim.staleAfterMs) return { kind: "wait" };
+    const taken = await db
+      .updateTable("thread_roots")
+      .set({ created_at: new Date(claim.at).toISOString(), root_state: claim.state })
+      .where("channel_id", "=", channelId)
+      .where("thread_key", "=", threadKey)
+      .where("post_id", "=", UNPOSTED)
+      .where("created_at", "=", row.created_at)
+      .executeTakeFirst();
+    if (Number(taken.numUpdatedRows) > 0) return { kind: "root" };
+  }
+  return { kind: "wait" };
+}
+
+/** Records the root post made under a claim; false when the claim was taken over meanwhile. */
+export async function completeThreadRoot(db: Db, channelId: string, threadKey: string, state: string, postId: string): Promise<boolean> {
+  const result = await db
+    .updateTable("thread_roots")
+    .set({ post_id: postId })
+    .where("channel_id", "=", channelId)
+    .where("thread_key", "=", threadKey)
+    .where("post_id", "=", UNPOSTED)
+    .where("root_state", "=", state)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Forgets a root post that no longer exists (deleted in Mattermost): the next post starts the thread again. */
+export async function forgetThreadRoot(db: Db, channelId: string, threadKey: string, postId: string): Promise<void> {
+  await db.deleteFrom("thread_roots").where("channel_id", "=", channelId).where("thread_key", "=", threadKey).where("post_id", "=", postId).execute();
 }
 
 /** Records the root post of a thread; the first writer wins, so two workers agree on one root. */

@@ -40,13 +40,14 @@ describe("GitLab webhooks become Mattermost posts", () => {
   beforeAll(async () => {
     h = await startHarness();
     sim = h.sim;
+    // Private channels: several published payloads are of private or internal projects, which public channels never get.
     for (const path of new Set(CASES.map((c) => c.path))) {
-      const channel = sim.addChannel({ name: path.replace(/\W/g, "-"), team_id: h.team.id });
+      const channel = sim.addChannel({ name: path.replace(/\W/g, "-"), team_id: h.team.id, type: "P" });
       projectChannels.set(path, channel);
       const reply = await h.command(channel, h.admin, `subscriptions add ${path} ${ALL_FEATURES}`);
       expect(reply.response_type).toBe("in_channel");
     }
-    groupChannel = sim.addChannel({ name: "all-groups", team_id: h.team.id });
+    groupChannel = sim.addChannel({ name: "all-groups", team_id: h.team.id, type: "P" });
     for (const group of new Set(CASES.map((c) => c.path.split("/")[0]!))) {
       await h.command(groupChannel, h.admin, `subscriptions add ${group} ${ALL_FEATURES}`);
     }

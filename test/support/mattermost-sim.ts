@@ -59,6 +59,10 @@ export interface MattermostSim {
   requests: { method: string; path: string; status: number; body?: unknown }[];
   failNext(f: { method?: string; path?: RegExp; status: number; times?: number; retryAfterSeconds?: number; contentType?: string; body?: string }): void;
   setDown(down: boolean): void;
+  /** Converts a channel between public and private, as a channel admin can at any time. */
+  setChannelType(channelId: string, type: "O" | "P"): void;
+  /** Deletes a post (and its replies, as Mattermost does), as a person may in the web app. */
+  deletePost(postId: string): void;
   reset(): void;
   close(): Promise<void>;
   /** A slash command's response_url (Mattermost's /hooks/commands/{id}; not part of the v4 API reference). */
@@ -822,6 +826,21 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     setDown(value) {
       down = value;
       if (value) for (const socket of sockets) socket.destroy();
+    },
+    setChannelType(channelId, type) {
+      const channel = channels.get(channelId);
+      if (!channel || (channel.type !== "O" && channel.type !== "P")) throw new Error(`mattermost-sim: no public or private channel ${channelId}`);
+      channel.type = type;
+      channel.update_at = Date.now();
+    },
+    deletePost(postId) {
+      const post = posts.get(postId);
+      if (!post || post.delete_at !== 0) throw new Error(`mattermost-sim: no post ${postId}`);
+      const now = Date.now();
+      for (const p of [post, ...threadOf(post.id)]) {
+        p.delete_at = now;
+        p.update_at = now;
+      }
     },
     reset() {
       posts = new Map();
