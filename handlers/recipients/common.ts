@@ -1,6 +1,7 @@
 // Whom an event concerns personally: the shapes every recipients file returns, and what they share
 // (mentions, the actor, people lists). Pure, like the handlers: payload in, notices out.
 import type { Notification } from "../../src/notification.js";
+import { MAX_MENTIONS, mentionedUsernames } from "../../src/text/mentions.js";
 
 /** A GitLab user as a payload names them: by id, by username, or both. */
 export interface PersonRef {
@@ -61,44 +62,7 @@ export interface PersonalNotice {
   known?: { roles: Partial<Record<KnownRole, PersonalReason>> };
 }
 
-/** Usernames that mention a group of people, not a person. */
-const GROUP_MENTIONS = new Set(["all", "here", "channel", "everyone"]);
-
-const FENCED = /^ {0,3}(`{3,}|~{3,})[^\n]*\n[\s\S]*?(?:\n {0,3}\1[`~]*[ \t]*(?=\n|$)|$)/gm;
-const INDENTED = /^(?: {4}|\t)[^\n]*$/gm;
-const INLINE_CODE = /(`+)[\s\S]*?[^`]\1(?!`)|(`+)[^`]\2(?!`)/g;
-const HTML_CODE = /<(code|pre)\b[^>]*>[\s\S]*?<\/\1>/gi;
-// "@name" not preceded by a character that makes it part of a word, an e-mail address or a path.
-const MENTION = /(^|[^A-Za-z0-9_.+\-/@`])@([A-Za-z0-9_][A-Za-z0-9_.-]*)/g;
-
-/** Markdown with code blocks, code spans and <code>/<pre> elements blanked out. */
-export function withoutCode(markdown: string): string {
-  return markdown.replace(FENCED, " ").replace(INDENTED, " ").replace(HTML_CODE, " ").replace(INLINE_CODE, " ");
-}
-
-/**
- * The GitLab usernames `@mentioned` in Markdown (descriptions, comments, commit and tag messages), in
- * order, each once (compared without case). Usernames may hold `.`, `_` and `-`; a trailing `.` ends
- * the sentence, not the name. Mentions in code, e-mail addresses, group paths (`@group/sub`) and
- * group-wide mentions (`@all`, `@here`) are left out.
- */
-export function mentionedUsernames(markdown: string | null | undefined): string[] {
-  if (!markdown || !markdown.includes("@")) return [];
-  const text = withoutCode(markdown);
-  const seen = new Set<string>();
-  const out: string[] = [];
-  for (const m of text.matchAll(MENTION)) {
-    const end = (m.index ?? 0) + m[0].length;
-    if (text[end] === "/") continue;
-    const name = (m[2] as string).replace(/[.-]+$/, "");
-    if (!name || GROUP_MENTIONS.has(name.toLowerCase()) || /^\d+$/.test(name)) continue;
-    const key = name.toLowerCase();
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(name);
-  }
-  return out;
-}
+export { mentionedUsernames };
 
 /** Usernames mentioned in `current` that `previous` did not mention (an edited description). */
 export function newlyMentioned(previous: string | null | undefined, current: string | null | undefined): string[] {
@@ -155,11 +119,15 @@ export class Recipients {
     for (const person of Array.isArray(persons) ? (persons as PersonRef[]) : [persons as PersonRef]) this.list.push({ person, reason });
     return this;
   }
+  private mentioned = 0;
+  /** Adds the mentioned people, up to {@link MAX_MENTIONS} for the whole event. */
   mentions(usernames: readonly string[], confidential: boolean): this {
     // Confidential items reach only their author, assignees and reviewers, never whoever is mentioned.
     if (confidential) return this;
+    const kept = usernames.slice(0, Math.max(0, MAX_MENTIONS - this.mentioned));
+    this.mentioned += kept.length;
     return this.add(
-      usernames.map((username) => ({ username })),
+      kept.map((username) => ({ username })),
       "mentioned",
     );
   }
