@@ -14,6 +14,8 @@ export interface PacedOptions {
   headers(i: number): Record<string, string>;
   /** Called right before request i is written, with Date.now(). */
   onSend?(i: number, at: number): void;
+  /** Called once per request: its HTTP status, or undefined when no answer came (refused, reset). */
+  onAnswer?(i: number, status: number | undefined): void;
   maxSockets?: number;
 }
 
@@ -67,12 +69,14 @@ export async function paced(opts: PacedOptions): Promise<PacedResult> {
             result.service.push(end - sent);
             const key = String(res.statusCode);
             result.statuses[key] = (result.statuses[key] ?? 0) + 1;
+            opts.onAnswer?.(i, res.statusCode);
             finished();
           });
         },
       );
       req.on("error", () => {
         result.errors++;
+        opts.onAnswer?.(i, undefined);
         finished();
       });
       req.end(body);

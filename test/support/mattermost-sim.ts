@@ -58,6 +58,8 @@ export interface MattermostSim {
   violations: string[];
   requests: { method: string; path: string; status: number; body?: unknown }[];
   failNext(f: { method?: string; path?: RegExp; status: number; times?: number; retryAfterSeconds?: number; contentType?: string; body?: string }): void;
+  /** Forgets every failure still queued by failNext (an outage of unknown length ends). */
+  clearFailures(): void;
   setDown(down: boolean): void;
   /** Converts a channel between public and private, as a channel admin can at any time. */
   setChannelType(channelId: string, type: "O" | "P"): void;
@@ -822,6 +824,9 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     },
     failNext(f) {
       failures.push({ ...f, times: f.times ?? 1 });
+    },
+    clearFailures() {
+      failures = [];
     },
     setDown(value) {
       down = value;
