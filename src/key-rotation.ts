@@ -1,7 +1,8 @@
 // `gitlab-mm keys rotate`: re-encrypt every stored GitLab token under a new key, while the bot runs.
 // Each row is rewritten with a compare-and-set on its old ciphertexts, so a token refresh that lands
-// meanwhile is never overwritten: the row is read again and rotated from its new values.
-import { createTokenCipher, keyIdOf, TokenCryptoError } from "./crypto.js";
+// meanwhile is never overwritten: the row is read again and rotated from its new values. Rows still in
+// the older unbound format are rewritten too, bound to their user and column, even under the current key.
+import { createTokenCipher, keyIdOf, TokenCryptoError, userLinkBinding } from "./crypto.js";
 import type { Db } from "./store/db.js";
 import { findUserLink, listUserLinks, replaceUserTokens } from "./store/user-links.js";
 
@@ -24,11 +25,13 @@ export async function rotateTokenKeys(db: Db, newKey: Buffer, oldKeys: readonly 
         result.alreadyCurrent++;
         break;
       }
+      const access = userLinkBinding(link.mattermostUserId, "access_token");
+      const refresh = userLinkBinding(link.mattermostUserId, "refresh_token");
       let next;
       try {
         next = {
-          accessTokenEnc: cipher.encrypt(cipher.decrypt(link.accessTokenEnc)),
-          refreshTokenEnc: cipher.encrypt(cipher.decrypt(link.refreshTokenEnc)),
+          accessTokenEnc: cipher.encrypt(cipher.decrypt(link.accessTokenEnc, access), access),
+          refreshTokenEnc: cipher.encrypt(cipher.decrypt(link.refreshTokenEnc, refresh), refresh),
           expiresAt: link.expiresAt,
         };
       } catch (error) {

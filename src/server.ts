@@ -38,7 +38,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
   app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people }));
-  app.route("/", oauthRoutes({ gitlab, logger }));
+  app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {

@@ -3,11 +3,11 @@
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
-import { generateKey, keyIdOf, parseKey } from "../src/crypto.js";
+import { createTokenCipher, generateKey, keyIdOf, parseKey, userLinkBinding } from "../src/crypto.js";
 import type { GitlabAccounts } from "../src/gitlab/accounts.js";
 import { rotateTokenKeys } from "../src/key-rotation.js";
 import { openDatabase, type Db } from "../src/store/db.js";
-import { deleteUserLink, listUserLinks } from "../src/store/user-links.js";
+import { deleteUserLink, findUserLink, listUserLinks, replaceUserTokens } from "../src/store/user-links.js";
 import { captureLogger } from "./commands/helpers.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "./support/db.js";
 import { accountsConfig, linkUser, testAccounts } from "./support/gitlab-accounts.js";
@@ -132,11 +132,34 @@ describe.each(databaseKinds)("gitlab-mm users and keys (%s)", (kind) => {
     for (const [i, u] of users.entries()) {
       const link = (await listUserLinks(db)).find((l) => l.mattermostUserId === u.mm)!;
       expect(during.cipher.isStale(link.accessTokenEnc)).toBe(false);
-      const refresh = during.cipher.decrypt(link.refreshTokenEnc);
+      const refresh = during.cipher.decrypt(link.refreshTokenEnc, userLinkBinding(u.mm, "refresh_token"));
       expect(gitlab.tokenState(refresh)).toBe("active");
-      expect(during.cipher.decrypt(link.accessTokenEnc)).toBe(tokens[i]);
+      expect(during.cipher.decrypt(link.accessTokenEnc, userLinkBinding(u.mm, "access_token"))).toBe(tokens[i]);
       expect(gitlab.tokenState(tokens[i]!)).toBe("active");
     }
+  });
+
+  it("keys rotate rewrites rows of the unbound v1 format bound (v2), under the old key or already under the new one", async () => {
+    // Ann's row as the bot wrote it under the old key before values were bound to their row; Ben's the same under the new key.
+    const [ann, ben] = users as [(typeof users)[0], (typeof users)[0]];
+    const [annTokens, benTokens] = [gitlab.issuedTo(ann.gl), gitlab.issuedTo(ben.gl)];
+    for (const [u, k, t] of [[ann, OLD, annTokens], [ben, NEW, benTokens]] as const) {
+      const cipher = createTokenCipher(parseKey(k));
+      const link = (await findUserLink(db, u.mm))!;
+      await replaceUserTokens(db, u.mm, {}, { accessTokenEnc: cipher.encrypt(t[0]!), refreshTokenEnc: cipher.encrypt(t[1]!), expiresAt: link.expiresAt });
+    }
+    const { code, out } = await cli(["keys", "rotate", "--new-key", NEW], { DATABASE_URL: url, ENCRYPTION_KEY: NEW, ENCRYPTION_KEY_PREVIOUS: OLD });
+    expect(code).toBe(0);
+    expect(out).toEqual([`Re-encrypted the tokens of 2 connected account(s) under key ${keyIdOf(parseKey(NEW))}; 0 already were.`]);
+    const after = createTokenCipher(parseKey(NEW));
+    for (const [u, t] of [[ann, annTokens], [ben, benTokens]] as const) {
+      const link = (await findUserLink(db, u.mm))!;
+      expect(link.accessTokenEnc).toMatch(/^v2\./);
+      expect(link.refreshTokenEnc).toMatch(/^v2\./);
+      expect(after.decrypt(link.accessTokenEnc, userLinkBinding(u.mm, "access_token"))).toBe(t[0]);
+      expect(after.decrypt(link.refreshTokenEnc, userLinkBinding(u.mm, "refresh_token"))).toBe(t[1]);
+    }
+    expect(await server(NEW).tokens.accessToken(ann.mm)).toBe(annTokens[0]);
   });
 
   it("keys rotate without --new-key generates one and prints it, with what to set", async () => {

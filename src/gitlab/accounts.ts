@@ -6,10 +6,11 @@ import type { Config, Locale } from "../config.js";
 import { createTokenCipher, type TokenCipher } from "../crypto.js";
 import { t } from "../i18n/index.js";
 import type { Logger } from "../logger.js";
+import { createPendingLinks, type PendingLinks } from "../oauth/pending-links.js";
 import { createOAuthStates, type OAuthStates } from "../oauth/states.js";
 import { languageOf, type Profiles } from "../people/profiles.js";
 import type { Db } from "../store/db.js";
-import { findUserLink, type UserLink } from "../store/user-links.js";
+import { findUserLink, findUserLinksByGitlabIds, type UserLink } from "../store/user-links.js";
 import { getUserSettings } from "../store/user-settings.js";
 import { resourceAccess, type ResourceAccess } from "./access.js";
 import { withUserGitlab, type GitlabApi } from "./client.js";
@@ -19,6 +20,7 @@ import { escapeInline } from "../text/markdown.js";
 
 export const CALLBACK_PATH = "/oauth/gitlab/callback";
 export const CONNECT_PATH = "/oauth/gitlab/connect";
+export const CONFIRM_PATH = "/oauth/gitlab/confirm";
 
 export interface GitlabAccounts {
   gitlabUrl: string;
@@ -26,12 +28,16 @@ export interface GitlabAccounts {
   oauth: GitlabOAuth;
   tokens: GitlabTokens;
   states: OAuthStates;
+  /** Links made by the OAuth callback, waiting for the browser to confirm them. */
+  pendingLinks: PendingLinks;
   cipher: TokenCipher;
   now: () => number;
   /** Sends the user a direct message from the bot (errors are the caller's). */
   notify(mattermostUserId: string, message: string): Promise<void>;
   /** The language to write to the user in: their `/gitlab settings` choice, else their Mattermost language, else the default. */
   localeOf(mattermostUserId: string): Promise<Locale>;
+  /** The link of a GitLab user to a Mattermost user, if any. */
+  linkOfGitlabUser(gitlabUserId: number): Promise<UserLink | undefined>;
   /** A single-use link that starts the connect flow for this Mattermost user. */
   connectUrl(user: { id: string; username: string }): Promise<string>;
   /** Runs `fn` as the user on GitLab (see withUserGitlab: it may run twice after a 401, so make it safe to repeat). */
@@ -107,6 +113,7 @@ export function setupGitlabAccounts(deps: GitlabAccountsDeps): GitlabAccountsSet
       ),
   });
   const states = createOAuthStates({ redis, keyPrefix: config.queuePrefix, now });
+  const pendingLinks = createPendingLinks({ redis, keyPrefix: config.queuePrefix, cipher, now });
 
   const accounts: GitlabAccounts = {
     gitlabUrl,
@@ -114,10 +121,14 @@ export function setupGitlabAccounts(deps: GitlabAccountsDeps): GitlabAccountsSet
     oauth,
     tokens,
     states,
+    pendingLinks,
     cipher,
     now,
     notify,
     localeOf,
+    async linkOfGitlabUser(gitlabUserId) {
+      return (await findUserLinksByGitlabIds(db, [gitlabUserId]))[0];
+    },
     async connectUrl(user) {
       const token = await states.issueConnect(user);
       return `${publicUrl}${CONNECT_PATH}?state=${token}`;

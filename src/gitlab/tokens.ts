@@ -4,10 +4,12 @@
 // refreshes across processes, and whoever gets the lock first re-reads the database, because another
 // process may have refreshed meanwhile. The new pair is written in one compare-and-set statement.
 // `invalid_grant` means the grant is gone (revoked in GitLab, or expired): the link is deleted and the
-// user is told how to reconnect. Tokens are decrypted only here and never logged.
+// user is told how to reconnect. Tokens are decrypted only here and never logged. Each ciphertext is bound
+// to its user and column (src/crypto.ts); a row still in the older unbound format is rewritten bound when
+// it is first read.
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { TokenCipher } from "../crypto.js";
+import { userLinkBinding, type TokenCipher } from "../crypto.js";
 import type { Logger } from "../logger.js";
 import type { Db } from "../store/db.js";
 import { deleteUserLinkIf, findUserLink, replaceUserTokens, saveUserLink, type UserLink } from "../store/user-links.js";
@@ -51,12 +53,17 @@ export interface GitlabTokens {
   accessToken(mattermostUserId: string): Promise<string>;
   /** GitLab refused `rejected` (401) before its expiry: refresh, unless another process already did. */
   refreshAfterRejection(mattermostUserId: string, rejected: string): Promise<string>;
-  /** Links the user with a new token pair (encrypted here). Returns the link it replaced, if any. */
-  link(mattermostUserId: string, gitlabUser: { id: number; username: string }, tokens: TokenSet): Promise<UserLink | undefined>;
+  /**
+   * Links the user with a new token pair (encrypted here). Returns the links it replaced: the user's own
+   * earlier one, and the GitLab account's link to another Mattermost user.
+   */
+  link(mattermostUserId: string, gitlabUser: { id: number; username: string }, tokens: TokenSet): Promise<UserLink[]>;
   /** Revokes the user's tokens at GitLab (best effort) and deletes the link; the deleted link, if any. */
   unlink(mattermostUserId: string): Promise<{ link: UserLink; revoked: boolean } | undefined>;
-  /** Revokes a token pair at GitLab, ignoring failures (e.g. tokens of a link just replaced). */
-  revokeQuietly(link: Pick<UserLink, "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean>;
+  /** Revokes a stored link's token pair at GitLab, ignoring failures (e.g. tokens of a link just replaced). */
+  revokeQuietly(link: Pick<UserLink, "mattermostUserId" | "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean>;
+  /** Revokes a token pair that was never stored (GitLab just issued it), ignoring failures. */
+  revokeIssued(tokens: Pick<TokenSet, "accessToken" | "refreshToken">): Promise<boolean>;
 }
 
 const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
@@ -75,17 +82,41 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
   const lockWait = deps.lockWaitMs ?? 20_000;
   const lockKey = (userId: string) => `${deps.keyPrefix}:gitlab:refresh-lock:${userId}`;
 
+  const accessOf = (link: Pick<UserLink, "mattermostUserId" | "accessTokenEnc">) => cipher.decrypt(link.accessTokenEnc, userLinkBinding(link.mattermostUserId, "access_token"));
+  const refreshOf = (link: Pick<UserLink, "mattermostUserId" | "refreshTokenEnc">) => cipher.decrypt(link.refreshTokenEnc, userLinkBinding(link.mattermostUserId, "refresh_token"));
+  function sealed(userId: string, tokens: Pick<TokenSet, "accessToken" | "refreshToken">) {
+    return {
+      accessTokenEnc: cipher.encrypt(tokens.accessToken, userLinkBinding(userId, "access_token")),
+      refreshTokenEnc: cipher.encrypt(tokens.refreshToken, userLinkBinding(userId, "refresh_token")),
+    };
+  }
+
   /** The link's access token if it is good for a while and is not the one GitLab just refused. */
   function usable(link: UserLink, rejected?: string): string | undefined {
     if (link.expiresAt - now() <= margin) return undefined;
-    const token = cipher.decrypt(link.accessTokenEnc);
+    const token = accessOf(link);
     return token === rejected ? undefined : token;
   }
 
   async function current(userId: string): Promise<UserLink> {
     const link = await findUserLink(db, userId);
     if (!link) throw notConnected();
-    return link;
+    if (!cipher.isLegacyFormat(link.accessTokenEnc) && !cipher.isLegacyFormat(link.refreshTokenEnc)) return link;
+    return bindLegacy(link);
+  }
+
+  /** Rewrites a row of the unbound format bound to its user and columns (compare-and-set on what was read). */
+  async function bindLegacy(link: UserLink): Promise<UserLink> {
+    const rewritten = { ...sealed(link.mattermostUserId, { accessToken: accessOf(link), refreshToken: refreshOf(link) }), expiresAt: link.expiresAt };
+    const expected = { accessTokenEnc: link.accessTokenEnc, refreshTokenEnc: link.refreshTokenEnc };
+    if (await replaceUserTokens(db, link.mattermostUserId, expected, rewritten)) {
+      logger.info({ user_id: link.mattermostUserId }, "GitLab tokens re-encrypted bound to their user and column");
+      return { ...link, ...rewritten };
+    }
+    // Refreshed, rotated, upgraded or removed meanwhile: what is there now is the answer (read as it is).
+    const latest = await findUserLink(db, link.mattermostUserId);
+    if (!latest) throw notConnected();
+    return latest;
   }
 
   async function withLock<T>(userId: string, whileWaiting: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
@@ -121,7 +152,7 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
         const link = await current(userId);
         const fresh = usable(link, rejected);
         if (fresh !== undefined) return fresh;
-        const refreshToken = cipher.decrypt(link.refreshTokenEnc);
+        const refreshToken = refreshOf(link);
         let tokens: TokenSet;
         try {
           tokens = await oauth.refresh(refreshToken);
@@ -133,7 +164,7 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
           db,
           userId,
           { createdAt: link.createdAt },
-          { accessTokenEnc: cipher.encrypt(tokens.accessToken), refreshTokenEnc: cipher.encrypt(tokens.refreshToken), expiresAt: tokens.expiresAt },
+          { ...sealed(userId, tokens), expiresAt: tokens.expiresAt },
         );
         if (!stored) {
           // The user disconnected or connected again while we refreshed: the row we refreshed is gone.
@@ -153,7 +184,7 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
   async function revoked(userId: string, link: UserLink, usedRefreshToken: string): Promise<string> {
     // Someone else may have refreshed with this token (a lock that outlived its holder): then their tokens stand.
     const again = await findUserLink(db, userId);
-    if (again && again.createdAt === link.createdAt && cipher.decrypt(again.refreshTokenEnc) !== usedRefreshToken) {
+    if (again && again.createdAt === link.createdAt && refreshOf(again) !== usedRefreshToken) {
       const token = usable(again);
       if (token !== undefined) return token;
       throw new GitlabAuthError("busy", "GitLab is renewing your access right now; please try again.");
@@ -170,16 +201,27 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
     );
   }
 
-  async function revokeQuietly(link: Pick<UserLink, "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean> {
+  async function revokeIssued(tokens: Pick<TokenSet, "accessToken" | "refreshToken">): Promise<boolean> {
     try {
       // Revoking either token revokes the pair in GitLab; both, in case one of them is already gone.
-      await oauth.revoke(cipher.decrypt(link.refreshTokenEnc));
-      await oauth.revoke(cipher.decrypt(link.accessTokenEnc));
+      await oauth.revoke(tokens.refreshToken);
+      await oauth.revoke(tokens.accessToken);
       return true;
     } catch (error) {
       logger.warn({ err: (error as Error).message }, "could not revoke GitLab tokens");
       return false;
     }
+  }
+
+  async function revokeQuietly(link: Pick<UserLink, "mattermostUserId" | "accessTokenEnc" | "refreshTokenEnc">): Promise<boolean> {
+    let tokens;
+    try {
+      tokens = { accessToken: accessOf(link), refreshToken: refreshOf(link) };
+    } catch (error) {
+      logger.warn({ user_id: link.mattermostUserId, err: (error as Error).message }, "could not read GitLab tokens to revoke them");
+      return false;
+    }
+    return revokeIssued(tokens);
   }
 
   return {
@@ -191,16 +233,13 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
       return refresh(userId, rejected);
     },
     async link(userId, gitlabUser, tokens) {
-      const before = await findUserLink(db, userId);
-      await saveUserLink(db, {
+      return saveUserLink(db, {
         mattermostUserId: userId,
         gitlabUserId: gitlabUser.id,
         gitlabUsername: gitlabUser.username,
-        accessTokenEnc: cipher.encrypt(tokens.accessToken),
-        refreshTokenEnc: cipher.encrypt(tokens.refreshToken),
+        ...sealed(userId, tokens),
         expiresAt: tokens.expiresAt,
       });
-      return before;
     },
     async unlink(userId) {
       const link = await findUserLink(db, userId);
@@ -218,5 +257,6 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
       );
     },
     revokeQuietly,
+    revokeIssued,
   };
 }

@@ -4,7 +4,7 @@
 //   taken (once) by GET /oauth/gitlab/callback.
 // Both belong to the Mattermost user who typed the command and die 10 minutes after the command.
 // Keys are hashes of the secrets, so the Redis keyspace holds nothing a browser could present.
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import type { Redis } from "ioredis";
 
 export const STATE_TTL_MS = 10 * 60_000;
@@ -46,26 +46,39 @@ export function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
+/** Whether two sha256 hex digests are equal, in constant time. */
+export function sameHash(a: string, b: string): boolean {
+  const x = Buffer.from(a, "hex");
+  const y = Buffer.from(b, "hex");
+  return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
+}
+
+/** A stored flow step as `Taken`: unknown when missing or unreadable, expired past STATE_TTL_MS after `createdAt`. */
+export function takenFrom<T extends { createdAt: number }>(raw: string | null, now: number): Taken<T> {
+  if (!raw) return { ok: false, reason: "unknown" };
+  let value: T;
+  try {
+    value = JSON.parse(raw) as T;
+  } catch {
+    return { ok: false, reason: "unknown" };
+  }
+  if (typeof value.createdAt !== "number" || now - value.createdAt > STATE_TTL_MS || value.createdAt - now > 60_000) {
+    return { ok: false, reason: "expired" };
+  }
+  return { ok: true, value };
+}
+
+/** How long Redis keeps a step made at `createdAt`: a little past the deadline, which itself is checked against the clock. */
+export function redisTtlMs(createdAt: number, now: number): number {
+  return Math.max(1000, createdAt + STATE_TTL_MS - now + 60_000);
+}
+
 export function createOAuthStates(opts: { redis: Redis; keyPrefix: string; now?: () => number }): OAuthStates {
   const { redis } = opts;
   const now = opts.now ?? Date.now;
   const key = (kind: "connect" | "pending", secret: string) => `${opts.keyPrefix}:oauth:${kind}:${sha256Hex(secret)}`;
-  // Redis forgets a little after the deadline; the deadline itself is checked against `now`.
-  const ttlFor = (createdAt: number) => Math.max(1000, createdAt + STATE_TTL_MS - now() + 60_000);
-
-  function parse<T extends ConnectRequest>(raw: string | null): Taken<T> {
-    if (!raw) return { ok: false, reason: "unknown" };
-    let value: T;
-    try {
-      value = JSON.parse(raw) as T;
-    } catch {
-      return { ok: false, reason: "unknown" };
-    }
-    if (typeof value.createdAt !== "number" || now() - value.createdAt > STATE_TTL_MS || value.createdAt - now() > 60_000) {
-      return { ok: false, reason: "expired" };
-    }
-    return { ok: true, value };
-  }
+  const ttlFor = (createdAt: number) => redisTtlMs(createdAt, now());
+  const parse = <T extends ConnectRequest>(raw: string | null) => takenFrom<T>(raw, now());
 
   return {
     async issueConnect(user) {

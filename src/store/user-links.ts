@@ -25,13 +25,17 @@ function fromRow(r: UserLinksTable): UserLink {
   };
 }
 
-/** Links a Mattermost user to a GitLab user, replacing any earlier link of either of them. */
-export async function saveUserLink(db: Db, link: Omit<UserLink, "createdAt">): Promise<void> {
+/**
+ * Links a Mattermost user to a GitLab user, replacing any earlier link of either of them. Returns the
+ * links it replaced (the user's own earlier one, and the GitLab account's link to another Mattermost user).
+ */
+export async function saveUserLink(db: Db, link: Omit<UserLink, "createdAt">): Promise<UserLink[]> {
   const now = new Date().toISOString();
-  await db.transaction().execute(async (trx) => {
-    await trx
+  return db.transaction().execute(async (trx) => {
+    const replaced = await trx
       .deleteFrom("user_links")
       .where((eb) => eb.or([eb("mattermost_user_id", "=", link.mattermostUserId), eb("gitlab_user_id", "=", link.gitlabUserId)]))
+      .returningAll()
       .execute();
     await trx
       .insertInto("user_links")
@@ -46,6 +50,7 @@ export async function saveUserLink(db: Db, link: Omit<UserLink, "createdAt">): P
         updated_at: now,
       })
       .execute();
+    return replaced.map(fromRow);
   });
 }
 

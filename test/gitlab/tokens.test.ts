@@ -1,18 +1,19 @@
 // Tokens over time against the GitLab simulator, real Redis and both databases: refresh when due,
 // one refresh for two racing processes, invalid_grant disconnects and tells the user, a 401 before
-// the expected expiry refreshes once.
+// the expected expiry refreshes once; ciphertexts bound to their row, v1 rows rewritten bound on first read.
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { escapeInline } from "../../src/text/markdown.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { userLinkBinding } from "../../src/crypto.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { GitlabAuthError } from "../../src/gitlab/tokens.js";
 import { createMattermostClient } from "../../src/mattermost/client.js";
 import { directMessenger } from "../../src/mattermost/direct-message.js";
 import { migrateToLatest, openDatabase, type Db } from "../../src/store/db.js";
-import { findUserLink } from "../../src/store/user-links.js";
+import { findUserLink, replaceUserTokens, saveUserLink } from "../../src/store/user-links.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "../support/db.js";
@@ -102,10 +103,55 @@ describe.each(databaseKinds)("GitLab tokens (%s)", (kind) => {
     const link = (await findUserLink(procs[1]!.db, mmUser.id))!;
     expect(link.expiresAt).toBeGreaterThan(Date.now() + 7000_000);
     expect(link.accessTokenEnc).not.toContain(fresh);
-    expect(procs[1]!.accounts.cipher.decrypt(link.accessTokenEnc)).toBe(fresh);
+    expect(procs[1]!.accounts.cipher.decrypt(link.accessTokenEnc, userLinkBinding(mmUser.id, "access_token"))).toBe(fresh);
     // The other process now reads the new token without refreshing again.
     expect(await procs[1]!.accounts.tokens.accessToken(mmUser.id)).toBe(fresh);
     expect(refreshes()).toHaveLength(1);
+  });
+
+  it("a row still in the unbound v1 format is read once and rewritten bound to its user and columns (v2)", async () => {
+    const issued = gitlab.issueTokens(user);
+    const cipher = procs[0]!.accounts.cipher;
+    // As the bot wrote rows before ciphertexts were bound to them.
+    await saveUserLink(procs[0]!.db, {
+      mattermostUserId: mmUser.id,
+      gitlabUserId: user.id,
+      gitlabUsername: user.username,
+      accessTokenEnc: cipher.encrypt(issued.accessToken),
+      refreshTokenEnc: cipher.encrypt(issued.refreshToken),
+      expiresAt: Date.now() + 3600_000,
+    });
+    const before = (await findUserLink(procs[0]!.db, mmUser.id))!;
+    expect(before.accessTokenEnc).toMatch(/^v1\./);
+    expect(before.refreshTokenEnc).toMatch(/^v1\./);
+
+    expect(await procs[1]!.accounts.tokens.accessToken(mmUser.id)).toBe(issued.accessToken);
+    const after = (await findUserLink(procs[0]!.db, mmUser.id))!;
+    expect(after.accessTokenEnc).toMatch(/^v2\./);
+    expect(after.refreshTokenEnc).toMatch(/^v2\./);
+    expect(cipher.decrypt(after.accessTokenEnc, userLinkBinding(mmUser.id, "access_token"))).toBe(issued.accessToken);
+    expect(cipher.decrypt(after.refreshTokenEnc, userLinkBinding(mmUser.id, "refresh_token"))).toBe(issued.refreshToken);
+    expect(after).toMatchObject({ createdAt: before.createdAt, expiresAt: before.expiresAt, gitlabUserId: user.id });
+    // Read again: nothing left to rewrite.
+    expect(await procs[0]!.accounts.tokens.accessToken(mmUser.id)).toBe(issued.accessToken);
+    expect(await findUserLink(procs[1]!.db, mmUser.id)).toEqual(after);
+    expect(refreshes()).toEqual([]);
+  });
+
+  it("a ciphertext copied into another user's row, or into the other column, does not decrypt there", async () => {
+    const otherId = `other${seq}`.padEnd(26, "x");
+    await linkUser(procs[0]!.accounts, gitlab, mmUser.id, user);
+    await linkUser(procs[0]!.accounts, gitlab, otherId, gitlab.addUser({ username: `tok.other_${kind}-${seq}` }));
+    const db = procs[0]!.db;
+    const mine = (await findUserLink(db, mmUser.id))!;
+    const theirs = (await findUserLink(db, otherId))!;
+    // Someone who can write to the database puts this user's access token into the other user's row.
+    await replaceUserTokens(db, otherId, {}, { accessTokenEnc: mine.accessTokenEnc, refreshTokenEnc: theirs.refreshTokenEnc, expiresAt: theirs.expiresAt });
+    await expect(procs[1]!.accounts.tokens.accessToken(otherId)).rejects.toMatchObject({ code: "tampered" });
+    // ...or swaps the two columns of one row.
+    await replaceUserTokens(db, mmUser.id, {}, { accessTokenEnc: mine.refreshTokenEnc, refreshTokenEnc: mine.accessTokenEnc, expiresAt: mine.expiresAt });
+    await expect(procs[1]!.accounts.tokens.accessToken(mmUser.id)).rejects.toMatchObject({ code: "tampered" });
+    expect(gitlab.requests).toEqual([]);
   });
 
   it("two processes racing for an expired token: exactly one refresh reaches GitLab, both get a working token", async () => {

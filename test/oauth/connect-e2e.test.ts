@@ -1,6 +1,6 @@
 // The real bot process (HTTP server, Redis, SQLite file) against both simulators: a person connects
-// their GitLab account through the browser flow, sees it in `/gitlab me` and disconnects; the database
-// file and Redis never hold a token in plain text.
+// their GitLab account through the browser flow (confirming the page that names both accounts), sees it
+// in `/gitlab me` and disconnects; the database file and Redis never hold a token in plain text.
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { generateKey } from "../../src/crypto.js";
 import { createLogger } from "../../src/logger.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { createBrowser } from "../support/browser.js";
+import { pressOn } from "./harness.js";
 import { sqliteFileUrl } from "../support/db.js";
 import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
@@ -92,9 +93,23 @@ describe("connecting a GitLab account, end to end", () => {
     const reply = await command(carol, "connect");
     const link = /\((http:\/\/bot\.test\/oauth\/gitlab\/connect\?state=[\w-]+)\)/.exec(reply.text)![1]!;
     // The browser reaches the bot at PUBLIC_URL; here that name points at the test's port.
-    const browser = createBrowser({ [PUBLIC_URL]: (req) => fetch(req.url.replace(PUBLIC_URL, base), { headers: req.headers, redirect: "manual" }) });
+    const browser = createBrowser({
+      [PUBLIC_URL]: async (req) =>
+        fetch(req.url.replace(PUBLIC_URL, base), { method: req.method, headers: req.headers, body: req.method === "POST" ? await req.text() : undefined, redirect: "manual" }),
+    });
     browser.setCookie(gitlab.url, gitlab.sessionCookie(gCarol));
-    const page = await browser.get(link);
+    const confirmation = await browser.get(link);
+    expect(confirmation.response.status).toBe(200);
+    expect(confirmation.text).toContain("Mattermost account: @carol");
+    expect(confirmation.text).toContain("GitLab account: @carol.gitlab");
+    expect(confirmation.response.headers.get("x-frame-options")).toBe("DENY");
+    // Nothing is connected before the person at the browser confirms.
+    expect((await command(carol, "me")).text).toContain("not connected to GitLab");
+    // Meanwhile the tokens GitLab issued wait in Redis, encrypted only.
+    const waiting = await redisText();
+    for (const token of gitlab.issuedTo(gCarol)) expect(waiting.includes(token)).toBe(false);
+
+    const page = await pressOn(browser, confirmation.text, "confirm");
     expect(page.response.status).toBe(200);
     expect(page.text).toContain("connected to GitLab as @carol.gitlab");
 

@@ -1,5 +1,6 @@
-// GET /oauth/gitlab/connect and /callback over HTTP, with the slash command, the GitLab simulator and
-// the Mattermost simulator: the whole connect flow, and every way a state can be wrong.
+// GET /oauth/gitlab/connect, /callback and POST /confirm over HTTP, with the slash command, the GitLab
+// simulator and the Mattermost simulator: the whole connect flow, and every way a state can be wrong.
+import { userLinkBinding } from "../../src/crypto.js";
 import { escapeInline } from "../../src/text/markdown.js";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { Hono } from "hono";
@@ -11,7 +12,7 @@ import { createTestDatabase, databaseKinds, type TestDatabase } from "../support
 import { CALLBACK_URL } from "../support/gitlab-accounts.js";
 import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
-import { connectUrlIn, startHarness, type Harness } from "./harness.js";
+import { connectUrlIn, pressOn, startHarness, type Harness } from "./harness.js";
 
 let gitlab: GitlabSim;
 let mm: MattermostSim;
@@ -64,7 +65,9 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     return { browser, callback: res.hops.at(-1)!.location!, hops: res.hops };
   }
 
-  it("command -> connect link -> GitLab -> callback: link saved encrypted, success page, DM, /gitlab me", async () => {
+  const accessOf = (link: { mattermostUserId: string; accessTokenEnc: string }) => h.accounts.cipher.decrypt(link.accessTokenEnc, userLinkBinding(link.mattermostUserId, "access_token"));
+
+  it("command -> connect link -> GitLab -> callback -> confirm: link saved encrypted, success page, DM, /gitlab me", async () => {
     const reply = await h.command(alice, "connect");
     expect(reply.response_type).toBe("ephemeral");
     expect(reply.text).toContain("works once, only for you, for 10 minutes");
@@ -81,20 +84,33 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
     expect(authorize.searchParams.get("scope")).toBe("api");
     expect(authorize.searchParams.get("redirect_uri")).toBe(CALLBACK_URL);
-    expect(res.text).toContain("GitLab account connected");
-    expect(res.text).toContain(`@${alice.username}`);
-    expect(res.text).toContain(`@${gAlice.username}`);
+    // The callback links nothing yet: it asks to confirm, naming both accounts (GitLab's name escaped).
+    expect(res.text).toContain("<h1>Connect these accounts?</h1>");
+    expect(res.text).toContain(`Mattermost account: @${alice.username}`);
+    expect(res.text).toContain(`GitLab account: @${gAlice.username} (Alice &lt;b&gt;Liddell&lt;/b&gt;)`);
+    expect(res.text).not.toContain("is connected to Mattermost user");
+    expect(await findUserLink(tdb.db, alice.id)).toBeUndefined();
     expect(res.response.headers.get("referrer-policy")).toBe("no-referrer");
     expect(res.response.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.response.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.response.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    expect(res.response.headers.get("cache-control")).toBe("no-store");
+
+    const done = await pressOn(browser, res.text, "confirm");
+    expect(done.response.status).toBe(200);
+    expect(done.text).toContain("GitLab account connected");
+    expect(done.text).toContain(`Mattermost user @${alice.username} is now connected to GitLab as @${gAlice.username}.`);
+    expect(done.response.headers.get("x-frame-options")).toBe("DENY");
     // The browser-binding cookie is gone once used.
     expect(browser.cookies("http://bot.test").size).toBe(0);
 
     const link = (await findUserLink(tdb.db, alice.id))!;
     expect(link).toMatchObject({ gitlabUserId: gAlice.id, gitlabUsername: gAlice.username });
-    const access = h.accounts.cipher.decrypt(link.accessTokenEnc);
+    const access = accessOf(link);
     expect(gitlab.tokenState(access)).toBe("active");
+    expect(link.accessTokenEnc).toMatch(/^v2\./);
     expect(link.accessTokenEnc).not.toContain(access);
-    expect(link.refreshTokenEnc).not.toContain(h.accounts.cipher.decrypt(link.refreshTokenEnc));
+    expect(link.refreshTokenEnc).not.toContain(h.accounts.cipher.decrypt(link.refreshTokenEnc, userLinkBinding(alice.id, "refresh_token")));
 
     const dm = mm.posts().find((p) => p.message.includes(`connected as ${escapeInline(`@${gAlice.username}`)}`));
     expect(dm?.user_id).toBe(mm.bot.id);
@@ -109,7 +125,9 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
 
   it("a replayed callback or connect link is refused and changes nothing", async () => {
     const { browser, callback } = await untilCallback();
-    const connectLink = (await browser.get(callback)).hops[0]!.url;
+    const confirmation = await browser.get(callback);
+    const connectLink = confirmation.hops[0]!.url;
+    expect((await pressOn(browser, confirmation.text, "confirm")).response.status).toBe(200);
     expect((await findUserLink(tdb.db, alice.id))).toBeDefined();
     const before = await listUserLinks(tdb.db);
 
@@ -211,11 +229,19 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
     expect(issued.length).toBeGreaterThan(0);
   });
 
-  it("a Chinese-speaking user gets the success page and the DM in Chinese", async () => {
+  it("a Chinese-speaking user gets the DM in Chinese; a Chinese browser the confirmation and success pages", async () => {
     const chen = mm.addUser({ username: `chen${seq}`, locale: "zh-CN" });
     const reply = await h.command(chen, "connect");
     expect(reply.text).toContain("此链接仅您本人可用");
-    const res = await browserOf().get(connectUrlIn(reply.text));
+    const browser = browserOf();
+    browser.setHeader("Accept-Language", "zh-CN,zh;q=0.9");
+    const confirmation = await browser.get(connectUrlIn(reply.text));
+    expect(confirmation.text).toContain('<html lang="zh-CN">');
+    expect(confirmation.text).toContain("<h1>要连接这两个账号吗？</h1>");
+    expect(confirmation.text).toContain(`Mattermost 账号：@${chen.username}`);
+    expect(confirmation.text).toContain(`GitLab 账号：@${gAlice.username}（Alice &lt;b&gt;Liddell&lt;/b&gt;）`);
+    expect(confirmation.text).toContain('<button type="submit" name="action" value="confirm">连接</button>');
+    const res = await pressOn(browser, confirmation.text, "confirm");
     expect(res.response.status).toBe(200);
     expect(res.text).toContain('<html lang="zh-CN">');
     expect(res.text).toContain("<h1>GitLab 账号已连接</h1>");
@@ -255,13 +281,16 @@ describe.each(databaseKinds)("connecting a GitLab account (%s)", (kind) => {
 
   it("connecting again replaces the link and revokes the old tokens", async () => {
     const { browser, callback } = await untilCallback();
-    await browser.get(callback);
+    await pressOn(browser, (await browser.get(callback)).text, "confirm");
     const first = (await findUserLink(tdb.db, alice.id))!;
-    const firstAccess = h.accounts.cipher.decrypt(first.accessTokenEnc);
+    const firstAccess = accessOf(first);
     const again = await untilCallback();
-    expect((await again.browser.get(again.callback)).response.status).toBe(200);
+    const confirmation = await again.browser.get(again.callback);
+    // Her own earlier link is no other user's: nothing to warn about.
+    expect(confirmation.text).not.toContain("is connected to Mattermost user");
+    expect((await pressOn(again.browser, confirmation.text, "confirm")).response.status).toBe(200);
     const second = (await findUserLink(tdb.db, alice.id))!;
-    expect(h.accounts.cipher.decrypt(second.accessTokenEnc)).not.toBe(firstAccess);
+    expect(accessOf(second)).not.toBe(firstAccess);
     expect(gitlab.tokenState(firstAccess)).toBe("revoked");
     expect((await h.command(alice, "connect")).text).toContain(`You are connected to GitLab as ${escapeInline(`@${gAlice.username}`)}`);
   });

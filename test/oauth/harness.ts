@@ -51,7 +51,7 @@ export function startHarness(opts: { db: Db; gitlab: GitlabSim; mm: MattermostSi
       gitlab,
     }),
   );
-  app.route("/", oauthRoutes({ gitlab, logger: log.logger }));
+  app.route("/", oauthRoutes({ gitlab, logger: log.logger, mattermost }));
   const defaultChannel = opts.mm.addChannel({ name: `oauth-${Math.random().toString(36).slice(2, 10)}` });
 
   return {
@@ -75,6 +75,20 @@ export function startHarness(opts: { db: Db; gitlab: GitlabSim; mm: MattermostSi
       await dropPrefix(config.queuePrefix);
     },
   };
+}
+
+/** The confirmation form of the page the callback shows: where it posts and its CSRF token. */
+export function confirmFormIn(html: string): { action: string; csrfToken: string } {
+  const action = /<form method="post" action="([^"]+)">/.exec(html)?.[1];
+  const csrfToken = /<input type="hidden" name="csrf_token" value="([\w-]+)">/.exec(html)?.[1];
+  if (!action || !csrfToken) throw new Error(`no confirmation form in: ${html}`);
+  return { action, csrfToken };
+}
+
+/** Presses a button of the confirmation page the browser is on. */
+export async function pressOn(browser: Browser, html: string, button: "confirm" | "cancel") {
+  const form = confirmFormIn(html);
+  return browser.post(form.action, { csrf_token: form.csrfToken, action: button });
 }
 
 /** The connect URL in a `/gitlab connect` reply. */

@@ -19,6 +19,10 @@ export interface BrowserResult {
 export interface Browser {
   /** GET `url`, following up to `maxRedirects` redirects (0: none). */
   get(url: string, opts?: { maxRedirects?: number; stopAt?: (url: URL) => boolean }): Promise<BrowserResult>;
+  /** POSTs a form (application/x-www-form-urlencoded), as a submit button does; no redirect is followed. */
+  post(url: string, form: Record<string, string>): Promise<BrowserResult>;
+  /** A header sent with every request from now on (e.g. Accept-Language). */
+  setHeader(name: string, value: string): void;
   /** Sets a cookie for an origin, as `name=value`. */
   setCookie(origin: string, cookie: string): void;
   cookies(origin: string): Map<string, string>;
@@ -26,6 +30,7 @@ export interface Browser {
 
 export function createBrowser(servers: Record<string, FetchLike> = {}): Browser {
   const jar = new Map<string, Map<string, string>>();
+  const always: Record<string, string> = {};
   const jarOf = (origin: string) => {
     let j = jar.get(origin);
     if (!j) jar.set(origin, (j = new Map()));
@@ -48,9 +53,12 @@ export function createBrowser(servers: Record<string, FetchLike> = {}): Browser 
     else jarOf(origin).set(name, value);
   }
 
-  async function fetchOnce(url: URL): Promise<Response> {
+  async function fetchOnce(url: URL, form?: Record<string, string>): Promise<Response> {
     const cookies = [...jarOf(url.origin)].map(([k, v]) => `${k}=${v}`).join("; ");
-    const request = new Request(url, { headers: cookies ? { Cookie: cookies } : {}, redirect: "manual" });
+    const headers: Record<string, string> = cookies ? { ...always, Cookie: cookies } : { ...always };
+    const request = form
+      ? new Request(url, { method: "POST", headers: { ...headers, "Content-Type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString(), redirect: "manual" })
+      : new Request(url, { headers, redirect: "manual" });
     const server = servers[url.origin];
     const response = server ? await server(request) : await fetch(request);
     for (const c of response.headers.getSetCookie()) store(url.origin, c);
@@ -79,6 +87,14 @@ export function createBrowser(servers: Record<string, FetchLike> = {}): Browser 
         const text = await response.text();
         return { response, url: url.toString(), hops, text };
       }
+    },
+    async post(url, form) {
+      const response = await fetchOnce(new URL(url), form);
+      const location = response.headers.get("location") ?? undefined;
+      return { response, url, hops: [{ url, status: response.status, location }], text: await response.text() };
+    },
+    setHeader(name, value) {
+      always[name] = value;
     },
     setCookie(origin, cookie) {
       store(new URL(origin).origin, cookie);
