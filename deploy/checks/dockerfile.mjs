@@ -2,7 +2,7 @@
 // stage running as a fixed non-root uid with a /healthz HEALTHCHECK and NODE_ENV=production, no
 // dev dependencies, the compiled server as CMD, and the admin CLI on PATH with the sources
 // bin/gitlab-mm.js imports. Prints one line; exits 1 with the problems.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -82,6 +82,7 @@ for (const [, target] of cli.matchAll(/import\("\.\.\/([^/"]+)\//g)) {
   if (!copied.includes(target)) problems.push(`bin/gitlab-mm.js imports ../${target}/, which the final stage does not copy`);
 }
 if (!copied.includes("bin")) problems.push("bin/ is not copied into the final stage");
+if ((statSync(join(repo, "bin", "gitlab-mm.js")).mode & 0o111) === 0) problems.push("bin/gitlab-mm.js is not executable, so the gitlab-mm link on PATH would not run");
 
 if (problems.length) {
   console.log(`dockerfile: FAILED (${problems.length} problem${problems.length === 1 ? "" : "s"}; structural check, no hadolint)`);
