@@ -105,7 +105,17 @@ if [ ${#missing[@]} -gt 0 ]; then
 elif command -v systemd-analyze >/dev/null 2>&1; then
   exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
   out=$(systemd-analyze verify "$unit" 2>&1 | grep -v -F "Command $exec_path is not executable")
-  if [ -z "$out" ]; then echo "systemd: ok (systemd-analyze verify; hardening directives present)"; else echo "systemd: FAILED (systemd-analyze verify)"; echo "$out" | sed 's/^/  /'; fail; fi
+  # systemd's own exposure score (0 safest, 10 unprotected): a hardening directive lost shows here.
+  exposure=$(systemd-analyze security --offline=yes "$unit" 2>/dev/null | sed -n 's/.*Overall exposure level for [^:]*: \([0-9.]*\).*/\1/p')
+  if [ -n "$out" ]; then
+    echo "systemd: FAILED (systemd-analyze verify)"; echo "$out" | sed 's/^/  /'; fail
+  elif [ -z "$exposure" ]; then
+    echo "systemd: ok (systemd-analyze verify; hardening directives present; this systemd cannot score exposure offline)"
+  elif awk "BEGIN { exit !($exposure > 2.0) }"; then
+    echo "systemd: FAILED (exposure $exposure by systemd-analyze security, above 2.0: hardening was lost)"; fail
+  else
+    echo "systemd: ok (systemd-analyze verify; exposure $exposure by systemd-analyze security; hardening directives present)"
+  fi
 else
   echo "systemd: ok (directives only: systemd-analyze is not installed)"
 fi
