@@ -15,6 +15,7 @@ import { waitReady } from "./queue/connection.js";
 import { migrateToLatest, migrationStatus, openDatabase, type Db } from "./store/db.js";
 import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
 import { listUserLinks } from "./store/user-links.js";
+import { countSpooled } from "./store/webhook-spool.js";
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -169,14 +170,20 @@ const cliCommands: readonly CliCommand[] = [
   {
     name: "queue stats",
     usage: "queue stats",
-    summary: "jobs per queue and state",
+    summary: "jobs per queue and state, and webhooks spooled while Redis did not answer",
     async run(ctx) {
-      const stats = await queueStats(await ctx.redis(), ctx.config().queuePrefix);
+      const spooled = `webhooks spooled for Redis: ${await countSpooled(await ctx.database())}`;
+      // The spool matters most while Redis is down: say it before saying Redis does not answer.
+      const stats = await ctx.redis().then((redis) => queueStats(redis, ctx.config().queuePrefix)).catch((error: unknown) => {
+        ctx.io.stdout(spooled);
+        throw error;
+      });
       const width = Math.max(...JOB_STATES.map((s) => s.length));
       ctx.io.stdout([`${"state".padEnd(width)}`, ...QUEUE_NAMES.map((q) => q.padStart(10))].join("  "));
       for (const state of JOB_STATES) {
         ctx.io.stdout([state.padEnd(width), ...QUEUE_NAMES.map((q) => String(stats[q]?.[state] ?? 0).padStart(10))].join("  "));
       }
+      ctx.io.stdout(spooled);
     },
   },
   {

@@ -10,11 +10,12 @@ import { directMessenger } from "./mattermost/direct-message.js";
 import { createMetrics } from "./metrics.js";
 import { createProfiles } from "./people/profiles.js";
 import { createPeopleServices } from "./people/services.js";
-import { producerConnection, waitReady, workerConnection } from "./queue/connection.js";
+import { producerConnection, redisConfigWarnings, waitReady, workerConnection } from "./queue/connection.js";
 import { startDeliveryWorker } from "./queue/delivery-worker.js";
 import { startEventsWorker } from "./queue/events-worker.js";
 import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
+import { startSpoolReplayer } from "./queue/spool-replayer.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { isMain } from "./is-main.js";
 import { createRecipientAccess } from "./people/recipient-access.js";
@@ -46,6 +47,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   });
   const queues = openQueues(producer, config.queuePrefix, { retryBaseMs: config.deliveryRetryBaseMs });
   const metrics = createMetrics({ defaults: true });
+  for (const warning of await redisConfigWarnings(producer)) logger.warn({ warning }, "Redis may lose queued jobs");
   const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
   const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
   const gitlab = setupGitlabAccounts({ config, db, redis: producer, logger, notify: directMessenger(mattermost), profiles });
@@ -127,6 +129,9 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
     logger.info({ role: config.role }, "gitlab-mattermost-bot worker started");
   }
 
+  // Every role replays the webhook spool: web-only processes are the ones that fill it.
+  const spoolReplayer = startSpoolReplayer({ db, events: queues.events, redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
+
   let stopping: Promise<void> | undefined;
   return {
     port,
@@ -136,6 +141,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         if (pruner) clearInterval(pruner);
         if (reminderSync) clearInterval(reminderSync);
         if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+        await spoolReplayer.stop();
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([queues.events.close(), queues.deliveries.close(), personalQueue.close()]);
         await Promise.allSettled([producer.quit(), workerRedis.quit()]);

@@ -6,6 +6,7 @@ export interface Metrics {
   webhooksReceived: Counter<"kind">;
   webhooksRejected: Counter<"reason">;
   jobs: Gauge<"queue" | "state">;
+  spooledWebhooks: Gauge<never>;
   postLatency: Histogram<never>;
   mattermostErrors: Counter<"kind">;
   /** Mattermost refused the bot (401/403): its token was revoked or it lost a channel. Worth an alert. */
@@ -36,6 +37,11 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       name: "queue_jobs",
       help: "Jobs per queue and state",
       labelNames: ["queue", "state"],
+      registers: [registry],
+    }),
+    spooledWebhooks: new Gauge({
+      name: "webhook_spool_size",
+      help: "Webhooks kept in the database spool while Redis did not answer, not yet queued",
       registers: [registry],
     }),
     postLatency: new Histogram({

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Metrics } from "../metrics.js";
 import { jobCounts } from "../queue/admin.js";
+import { redisConfigWarnings } from "../queue/connection.js";
 import type { PersonalQueue } from "../queue/personal.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
@@ -37,9 +38,14 @@ export function healthRoutes(deps: HealthDeps): Hono {
   const app = new Hono();
   app.get("/healthz", (c) => c.json({ status: "ok" }));
   app.get("/readyz", async (c) => {
-    const [redis, database] = await Promise.all([answers(() => deps.redis.ping()), answers(() => pingDatabase(deps.db))]);
+    const [redis, database, warnings] = await Promise.all([
+      answers(() => deps.redis.ping()),
+      answers(() => pingDatabase(deps.db)),
+      // Worth a look, not a reason to take the process out of service; never throws.
+      redisConfigWarnings(deps.redis),
+    ]);
     const ok = redis && database;
-    return c.json({ status: ok ? "ready" : "not ready", redis, database }, ok ? 200 : 503);
+    return c.json({ status: ok ? "ready" : "not ready", redis, database, ...(warnings.length > 0 ? { warnings } : {}) }, ok ? 200 : 503);
   });
   app.get("/metrics", async (c) => {
     const counted = await answers(async () => {

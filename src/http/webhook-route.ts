@@ -1,16 +1,23 @@
 // POST /webhooks/gitlab (SPEC.md): verify, size-check, parse, name the delivery, enqueue, answer 202.
-// No Mattermost or GitLab call here: the only network call is the Redis write.
+// No Mattermost or GitLab call here: the only write is to Redis, or to the database spool when Redis does not answer.
 import type { HttpBindings } from "@hono/node-server";
 import { Hono } from "hono";
+import type { Redis } from "ioredis";
 import { eventKindOf, isKnownKind } from "../../handlers/index.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
-import { DEDUPE_TTL_MS, deliveryIdFor, type EventJobData } from "../queue/jobs.js";
+import { acceptEvent } from "../queue/accept-event.js";
+import { deliveryIdFor, type EventJobData } from "../queue/jobs.js";
 import type { EventQueue } from "../queue/queues.js";
+import type { Db } from "../store/db.js";
 import { secretMatches } from "./verify-token.js";
 
 export interface WebhookDeps {
   events: EventQueue;
+  /** The connection `events` writes through: while it is not ready, webhooks go straight to the spool. */
+  redis?: Redis;
+  /** Keeps webhooks Redis does not take (src/queue/accept-event.ts); without it they are refused with 503. */
+  spool?: Db;
   secrets: readonly string[];
   maxBytes: number;
   logger: Logger;
@@ -114,13 +121,10 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
     }
 
     const data: EventJobData = { kind, eventHeader, receivedAt: now(), body: text };
-    try {
-      // Deduplication keeps the id for a day after the job is gone: GitLab's retries are queued once.
-      // If Redis hangs, answer 503 within a second; should the write land later, GitLab's retry is a duplicate.
-      await withTimeout(events.add(kind, data, { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS } }), ENQUEUE_TIMEOUT_MS);
-    } catch (error) {
-      logger.error({ delivery: id, err: (error as Error).message }, "webhook not queued: Redis unavailable");
-      return reject(503, "queue_unavailable", "queue unavailable, GitLab will retry");
+    // Redis gets under a second; then the webhook goes to the database spool instead.
+    const within = <T>(write: Promise<T>) => withTimeout(write, ENQUEUE_TIMEOUT_MS);
+    if ((await acceptEvent({ events, redis: deps.redis, spool: deps.spool, logger, within }, id, data)) === "refused") {
+      return reject(503, "queue_unavailable", "neither the queue nor its spool can take the webhook now");
     }
     metrics.webhooksReceived.inc({ kind });
     return c.json({ id }, 202);

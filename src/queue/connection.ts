@@ -1,5 +1,5 @@
 // Redis connections, as BullMQ's guide says: producers fail fast (no offline queue, short command
-// timeout) so the webhook route answers 503 instead of hanging; workers wait forever for Redis.
+// timeout) so the webhook route spools to the database instead of hanging; workers wait forever for Redis.
 import { Redis } from "ioredis";
 
 export function producerConnection(url: string): Redis {
@@ -36,4 +36,21 @@ export async function waitReady(redis: Redis, ms = 5000): Promise<void> {
     };
     redis.on("ready", onReady);
   });
+}
+
+/**
+ * What in Redis' configuration puts queued jobs at risk, one line each (for the start-up log and
+ * /readyz). Any `maxmemory-policy` but noeviction lets Redis drop jobs when memory runs out. Managed
+ * Redis often refuses CONFIG GET: then nothing is known, and nothing is said.
+ */
+export async function redisConfigWarnings(redis: Redis): Promise<string[]> {
+  let reply: unknown;
+  try {
+    reply = await redis.config("GET", "maxmemory-policy");
+  } catch {
+    return [];
+  }
+  // RESP2 answers [name, value]; RESP3 a map of name to value.
+  const policy = Array.isArray(reply) ? reply[1] : reply instanceof Map ? reply.get("maxmemory-policy") : (reply as Record<string, unknown> | null)?.["maxmemory-policy"];
+  return typeof policy === "string" && policy !== "noeviction" ? [`redis maxmemory-policy is ${policy}, not noeviction`] : [];
 }
