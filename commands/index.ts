@@ -6,6 +6,7 @@ import { t } from "../src/i18n/index.js";
 import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
 import { localeOf } from "./locale.js";
 import { me } from "./me.js";
+import { enforceRequirements } from "./requirements.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
 import { todo } from "./todo.js";
@@ -88,8 +89,14 @@ export async function runCommand(text: string, base: CommandBase, list: readonly
   const { words, ends } = splitWords(text);
   const command = words.length === 0 ? findCommand(["help"], list) : findCommand(words, list);
 
-  // The person's language, asked only when there is an error to tell them.
-  const locale = () => localeOf({ ...base, args: [], rest: "" });
+  const nameLength = !command || words.length === 0 ? 0 : command.name.split(" ").length;
+  const ctx: CommandContext = {
+    ...base,
+    args: words.slice(nameLength),
+    rest: nameLength === 0 ? "" : text.slice(ends[nameLength - 1]).trim(),
+  };
+  // The person's language, asked only when there is something to tell them in it (then once).
+  const locale = () => localeOf(ctx);
   if (!command) {
     const first = (words[0] ?? "").toLowerCase();
     const family = list.filter((c) => c.name.split(" ")[0] === first);
@@ -101,13 +108,8 @@ export async function runCommand(text: string, base: CommandBase, list: readonly
     return ephemeral(`${t(lang, "command.unknown", { word: escapeMarkdown(words[0] ?? "") })}\n${formatHelp(list, trigger, lang)}`);
   }
 
-  const nameLength = words.length === 0 ? 0 : command.name.split(" ").length;
-  const ctx: CommandContext = {
-    ...base,
-    args: words.slice(nameLength),
-    rest: nameLength === 0 ? "" : text.slice(ends[nameLength - 1]).trim(),
-  };
   try {
+    await enforceRequirements(command.needs, ctx);
     return await command.run(ctx);
   } catch (error) {
     if (error instanceof CommandError) {

@@ -9,6 +9,16 @@ export function profilesOf(ctx: Pick<CommandContext, "people" | "mattermost" | "
   return ctx.people?.profiles ?? createProfiles({ mattermost: ctx.mattermost, defaultLocale: ctx.config.defaultLocale, logger: ctx.logger });
 }
 
-export async function localeOf(ctx: CommandContext): Promise<Locale> {
-  return languageOf(await getUserSettings(ctx.db, ctx.userId), profilesOf(ctx), ctx.userId);
+/** Worked out once per request: a command and the checks before it ask for it several times. */
+const known = new WeakMap<CommandContext, Promise<Locale>>();
+
+export function localeOf(ctx: CommandContext): Promise<Locale> {
+  let locale = known.get(ctx);
+  if (!locale) {
+    locale = getUserSettings(ctx.db, ctx.userId).then((settings) => languageOf(settings, profilesOf(ctx), ctx.userId));
+    // A failed look-up is not remembered: the next ask tries again.
+    locale.catch(() => known.delete(ctx));
+    known.set(ctx, locale);
+  }
+  return locale;
 }

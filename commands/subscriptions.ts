@@ -12,6 +12,7 @@ import { deleteSubscription, listSubscriptions, normalizePath, upsertSubscriptio
 
 import { DEFAULT_TRIGGER } from "./help.js";
 import { localeOf } from "./locale.js";
+import { requireChannelAdmin } from "./requirements.js";
 import {
   CommandError,
   ephemeral,
@@ -51,16 +52,6 @@ export function canonicalFeatures(text: string): string {
 /** "issues,merges,label:\"x\"" -> "issues, merges, label:\"x\"", safe to show in Markdown. */
 function showFeatures(features: string): string {
   return escapeMarkdown(features.split(",").join(", "));
-}
-
-/** Channel admins (and system admins) manage a channel's subscriptions; adding one also needs GitLab's word (below). */
-async function requireChannelAdmin(ctx: CommandContext): Promise<void> {
-  const member = await ctx.mattermost.getChannelMember(ctx.channelId, ctx.userId);
-  const memberRoles = (member?.roles ?? "").split(/\s+/);
-  if (member?.scheme_admin || memberRoles.includes("channel_admin")) return;
-  const user = await ctx.mattermost.getUser(ctx.userId);
-  if ((user.roles ?? "").split(/\s+/).includes("system_admin")) return;
-  throw new CommandError("forbidden", t(await localeOf(ctx), "command.subs.admin_only", { list: typed(ctx, "subscriptions list") }));
 }
 
 const ROLES = [

@@ -6,6 +6,7 @@ import { GitlabAuthError } from "../src/gitlab/tokens.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
 import type { Logger } from "../src/logger.js";
 import type { MattermostApi } from "../src/mattermost/client.js";
+import type { Metrics } from "../src/metrics.js";
 import type { PeopleServices } from "../src/people/services.js";
 import type { Db } from "../src/store/db.js";
 import { escapeInline } from "../src/text/markdown.js";
@@ -28,9 +29,18 @@ export interface CommandContext {
   /** Personal side (profiles, reminder schedules); absent where the bot runs without it. */
   people?: PeopleServices;
   logger: Logger;
+  /** Counts actions taken on GitLab (the audit counter); absent in tests that do not look. */
+  metrics?: Metrics;
   /** The slash command as Mattermost sent it (e.g. "/gitlab"); used in usage lines. Default "/gitlab". */
   trigger?: string;
 }
+
+/**
+ * What a command needs before it runs, checked in one place (./requirements.ts) so that no command
+ * repeats the check: `connected`, a linked GitLab account (the command acts as the person);
+ * `channel_admin`, a channel admin or system admin of the channel it was typed in.
+ */
+export type Requirement = "connected" | "channel_admin";
 
 /** A Mattermost slash-command response. */
 export interface CommandReply {
@@ -45,6 +55,8 @@ export interface Command {
   usage: string;
   /** Catalog key of the one-line description `help` shows. */
   summary: Extract<MessageKey, `command.summary.${string}`>;
+  /** Checked before `run`, in the order given; a failed check is the reply. */
+  needs?: readonly Requirement[];
   run(ctx: CommandContext): Promise<CommandReply>;
 }
 

@@ -14,6 +14,8 @@ export interface Metrics {
   /** Posts deliberately not made (a private project's event for a public channel, confidential content). */
   deliveriesWithheld: Counter<"reason">;
   gitlabErrors: Counter<"kind">;
+  /** Actions taken on GitLab for a Mattermost user (commands, buttons), by action and outcome. */
+  gitlabActions: Counter<"action" | "outcome">;
 }
 
 export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
@@ -60,6 +62,12 @@ export function createMetrics(options: { defaults?: boolean } = {}): Metrics {
       name: "gitlab_api_errors_total",
       help: "Failed GitLab API calls, by kind",
       labelNames: ["kind"],
+      registers: [registry],
+    }),
+    gitlabActions: new Counter({
+      name: "gitlab_actions_total",
+      help: "Actions taken on GitLab from Mattermost, by action (issue.close, mr.merge, ...) and outcome (ok or a failure code)",
+      labelNames: ["action", "outcome"],
       registers: [registry],
     }),
     mattermostAuthFailures: new Counter({

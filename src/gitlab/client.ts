@@ -3,15 +3,16 @@
 // refreshed token when the old one expires; a 401 before the expected expiry (revoked, or the clock
 // is off) refreshes once and retries once.
 import { GitbeakerRequestError, GitbeakerTimeoutError, Gitlab } from "@gitbeaker/rest";
+import { requesterFn } from "./requester.js";
 import type { GitlabTokens } from "./tokens.js";
 
 export type GitlabApi = Gitlab;
 
-/** Seconds before gitbeaker gives up on a request (its default is five minutes). */
-const QUERY_TIMEOUT_MS = 15_000;
+/** How long one GitLab request may take (gitbeaker's default is five minutes; a person is waiting). */
+const QUERY_TIMEOUT_MS = 10_000;
 
 export function createGitlabApi(host: string, oauthToken: string | (() => Promise<string>)): GitlabApi {
-  return new Gitlab({ host, oauthToken, queryTimeout: QUERY_TIMEOUT_MS });
+  return new Gitlab({ host, oauthToken, queryTimeout: QUERY_TIMEOUT_MS, requesterFn });
 }
 
 /** The HTTP status of a failed gitbeaker request, if GitLab answered. */

@@ -93,7 +93,7 @@ export interface GitlabSim {
   /** A to-do of `user` about a merge request or issue added before (state "pending" unless said). */
   addTodo(user: GitlabSimUser, t: { project: string; target: "MergeRequest" | "Issue"; iid: number; action: string; author: GitlabSimUser; state?: "pending" | "done" }): void;
   /** The next matching request(s) get this status and body instead of an answer. */
-  failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number }): void;
+  failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number; headers?: Record<string, string> }): void;
   /** The next matching request(s) are answered after `ms`. */
   delayNext(d: { method?: string; path?: RegExp; ms: number; times?: number }): void;
   requests: GitlabSimRequest[];
@@ -151,6 +151,8 @@ interface Failure {
   status: number;
   body?: unknown;
   times: number;
+  /** E.g. Retry-After on a 429, as GitLab's rate limiter sends it. */
+  headers?: Record<string, string>;
 }
 interface Delay {
   method?: string;
@@ -576,7 +578,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     const failure = take(failures, method, path);
     let answer: Answer | undefined;
     if (failure) {
-      answer = { status: failure.status, body: failure.body ?? { message: `${failure.status} injected failure` } };
+      answer = { status: failure.status, body: failure.body ?? { message: `${failure.status} injected failure` }, headers: failure.headers };
     } else if (path === "/oauth/authorize" && method === "GET") {
       answer = authorizeEndpoint(req, target.searchParams);
     } else if (path === "/oauth/token" && method === "POST") {

@@ -1,0 +1,33 @@
+// What commands call to read or change something on GitLab as the person who typed them: the shared
+// path from a GitLab answer to one sentence in their language (src/gitlab/act.ts does the call and the
+// audit). Commands that use it declare `needs: ["connected"]`.
+import { actAsUser, GitlabActionError } from "../src/gitlab/act.js";
+import type { GitlabApi } from "../src/gitlab/client.js";
+import { describeGitlabFailure } from "../src/gitlab/errors.js";
+import type { UserLink } from "../src/store/user-links.js";
+import { DEFAULT_TRIGGER } from "./help.js";
+import { localeOf } from "./locale.js";
+import { CommandError, gitlabAuthProblem, requireGitlab, type CommandContext } from "./types.js";
+
+export interface OnGitlab {
+  /** `family.verb` for an action that changes something (audited), e.g. `issue.close`; absent for reads. */
+  action?: string;
+  /** The object as the person wrote it (`group/project#12`): named in the sentence when GitLab refuses. */
+  object: string;
+}
+
+export async function onGitlab<T>(ctx: CommandContext, what: OnGitlab, fn: (api: GitlabApi, link: UserLink) => Promise<T>): Promise<T> {
+  const locale = await localeOf(ctx);
+  const accounts = requireGitlab(ctx, locale);
+  const trigger = ctx.trigger ?? DEFAULT_TRIGGER;
+  try {
+    return await actAsUser({ accounts, logger: ctx.logger, metrics: ctx.metrics }, { mattermostUserId: ctx.userId, ...what, via: "command" }, fn);
+  } catch (error) {
+    const auth = gitlabAuthProblem(error, trigger, locale);
+    if (auth) throw auth;
+    if (error instanceof GitlabActionError) {
+      throw new CommandError(error.failure.code, describeGitlabFailure(locale, error.failure, what.object, `\`${trigger} connect\``));
+    }
+    throw error;
+  }
+}
