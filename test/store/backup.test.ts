@@ -12,6 +12,7 @@ import { listSubscriptions, upsertSubscription } from "../../src/store/subscript
 import { findRootState, findThreadRoot, saveThreadRoot } from "../../src/store/thread-roots.js";
 import { findUserLink, saveUserLink } from "../../src/store/user-links.js";
 import { getUserSettings, updateUserSettings } from "../../src/store/user-settings.js";
+import { spoolWebhook } from "../../src/store/webhook-spool.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "../support/db.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gmm-backup-"));
@@ -154,6 +155,21 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
     expect(await cli(["restore"], target.url)).toMatchObject({ code: 2 });
     expect(await cli(["restore", bad, "--force=yes"], target.url)).toMatchObject({ code: 2 });
     expect(await listSubscriptions(target.db)).toEqual([]);
+  });
+});
+
+describe.each(databaseKinds)("transient rows on %s", (kind) => {
+  it("are left out of the backup, and backup says so", async () => {
+    const source = await databaseOf(kind);
+    try {
+      await spoolWebhook(source.db, { deliveryId: "d1", kind: "push", eventHeader: "Push Hook", receivedAt: 1, body: "{}" });
+      const file = join(dir, `spooled-${kind}.json`);
+      const res = await cli(["backup", file], source.url);
+      expect(res).toMatchObject({ code: 0, err: ["not in the backup: 1 row(s) of webhook_spool, which the running bot still has to pass on"] });
+      expect(Object.keys(JSON.parse(readFileSync(file, "utf8")).tables)).not.toContain("webhook_spool");
+    } finally {
+      await source.drop();
+    }
   });
 });
 
