@@ -61,9 +61,12 @@ const schema = z.object({
   MATTERMOST_COMMAND_TOKENS: csv,
   // Notifications need no GitLab URL; commands that act on GitLab do (SPEC.md "Dedupe" paragraph).
   GITLAB_URL: httpUrl("GitLab base URL").optional(),
+  // Several, comma-separated, while hooks move to a new secret; the first is the one new hooks get.
   GITLAB_WEBHOOK_SECRET: z
     .string({ error: "must be set to the secret token configured on the GitLab webhook" })
-    .min(8, "must be at least 8 characters (the secret token configured on the GitLab webhook)"),
+    .transform((v) => v.split(",").map((s) => s.trim()).filter(Boolean))
+    .refine((secrets) => secrets.length > 0, "must be set to the secret token configured on the GitLab webhook")
+    .refine((secrets) => secrets.every((s) => s.length >= 8), "must be at least 8 characters (the secret token configured on the GitLab webhook; each of them, when comma-separated)"),
   GITLAB_OAUTH_CLIENT_ID: optionalString,
   GITLAB_OAUTH_CLIENT_SECRET: optionalString,
   GITLAB_IGNORED_USERNAMES: csv,
@@ -105,12 +108,15 @@ export interface Config {
   mattermost: { url: string; botToken: string; commandTokens: string[] };
   gitlab: {
     url?: string;
+    /** The master secret that hooks the bot makes get (their tokens derive from it). */
     webhookSecret: string;
     oauthClientId?: string;
     oauthClientSecret?: string;
     /** GitLab accounts whose events are not posted (the bot's own service accounts). */
     ignoredUsernames: string[];
   };
+  /** Every accepted master webhook secret, the one new hooks get first (GITLAB_WEBHOOK_SECRET). */
+  webhookSecrets: string[];
   redisUrl: string;
   queuePrefix: string;
   databaseUrl: string;
@@ -186,11 +192,12 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     mattermost: { url: e.MATTERMOST_URL, botToken: e.MATTERMOST_BOT_TOKEN, commandTokens: e.MATTERMOST_COMMAND_TOKENS },
     gitlab: {
       url: e.GITLAB_URL,
-      webhookSecret: e.GITLAB_WEBHOOK_SECRET,
+      webhookSecret: e.GITLAB_WEBHOOK_SECRET[0]!,
       oauthClientId: e.GITLAB_OAUTH_CLIENT_ID,
       oauthClientSecret: e.GITLAB_OAUTH_CLIENT_SECRET,
       ignoredUsernames: e.GITLAB_IGNORED_USERNAMES.map((u) => u.toLowerCase()),
     },
+    webhookSecrets: e.GITLAB_WEBHOOK_SECRET,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     databaseUrl: e.DATABASE_URL,

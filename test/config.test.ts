@@ -85,4 +85,13 @@ describe("loadConfig", () => {
   it("gives the CLI its storage settings without Mattermost ones", () => {
     expect(loadLocalConfig({ DATABASE_URL: "postgres://u@h/db" })).toMatchObject({ databaseUrl: "postgres://u@h/db", queuePrefix: "gitlab-mm" });
   });
+
+  it("accepts several webhook secrets, the first for new hooks, each at least 8 characters", () => {
+    const c = loadConfig({ ...minimal, GITLAB_WEBHOOK_SECRET: " new-secret-1 , old-secret-2 " });
+    expect(c.webhookSecrets).toEqual(["new-secret-1", "old-secret-2"]);
+    expect(c.gitlab.webhookSecret).toBe("new-secret-1");
+    expect(loadConfig(minimal).webhookSecrets).toEqual(["s3cret-value"]);
+    expect(problems({ ...minimal, GITLAB_WEBHOOK_SECRET: "long-enough-secret,short" })).toEqual([expect.stringMatching(/^GITLAB_WEBHOOK_SECRET: must be at least 8 characters/)]);
+    expect(problems({ ...minimal, GITLAB_WEBHOOK_SECRET: " , " })).toEqual([expect.stringMatching(/^GITLAB_WEBHOOK_SECRET: must be set/)]);
+  });
 });

@@ -1,14 +1,16 @@
 import net from "node:net";
 import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { webhookRoutes } from "../../src/http/webhook-route.js";
+import { webhookTokenFor } from "../../src/http/webhook-tokens.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/metrics.js";
 import { producerConnection, waitReady } from "../../src/queue/connection.js";
 import { EVENTS_QUEUE, type EventJobData } from "../../src/queue/jobs.js";
 import { openQueues, type EventQueue } from "../../src/queue/queues.js";
-import { fixtureText } from "../support/fixtures.js";
+import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
+import { fixture, fixtureText } from "../support/fixtures.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
@@ -228,5 +230,112 @@ describe("POST /webhooks/gitlab served by Node", () => {
       redis.disconnect();
       await dropPrefix(prefix);
     }
+  });
+});
+
+describe("POST /webhooks/gitlab with several master secrets and derived tokens", () => {
+  const OLD = "old-master-secret";
+  const NEW = "new-master-secret";
+  const prefix = uniquePrefix("scoped");
+  let redis: Redis;
+  let events: EventQueue;
+  let app: ReturnType<typeof webhookRoutes>;
+  let log: CapturedLogger;
+  // merge_request.json is about gitlabhq/gitlab-test; the title is how a logged payload would show.
+  const mergeRequest = fixture<{ project: { path_with_namespace: string }; object_attributes: { title: string } }>("merge_request.json");
+  const title = mergeRequest.object_attributes.title;
+
+  function mergeRequestIn(path: string): string {
+    return JSON.stringify({ ...mergeRequest, project: { ...mergeRequest.project, path_with_namespace: path } });
+  }
+  function send(body: string, token: string, event = "Merge Request Hook") {
+    return app.request("/webhooks/gitlab", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Gitlab-Token": token, "X-Gitlab-Event": event, "Idempotency-Key": `scoped-${Math.random()}` },
+      body,
+    });
+  }
+
+  beforeAll(async () => {
+    redis = producerConnection(redisUrl);
+    await waitReady(redis);
+    events = openQueues(redis, prefix).events;
+  });
+  beforeEach(() => {
+    log = captureLogger();
+    app = webhookRoutes({ events, secrets: [NEW, OLD], maxBytes: 1 << 20, logger: log.logger, metrics: createMetrics() });
+  });
+  afterEach(() => {
+    expect(log.text()).not.toContain(title);
+  });
+  afterAll(async () => {
+    await events.close();
+    await dropPrefix(prefix);
+    redis.disconnect();
+  });
+
+  it("accepts the old and the new master secret while hooks are re-keyed", async () => {
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test"), NEW)).status).toBe(202);
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test"), OLD)).status).toBe(202);
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test"), "some-other-secret")).status).toBe(401);
+  });
+
+  it("accepts a project's token for that project only, and refuses it for another without logging the payload", async () => {
+    const token = webhookTokenFor(NEW, { kind: "project", path: "GitLabHQ/GitLab-Test" });
+    const accepted = await send(mergeRequestIn("gitlabhq/gitlab-test"), token);
+    expect(accepted.status).toBe(202);
+    const { id } = (await accepted.json()) as { id: string };
+    expect((await events.getJob(id))?.data.kind).toBe("merge_request");
+
+    const before = await events.count();
+    const refused = await send(mergeRequestIn("gitlabhq/other-project"), token);
+    expect(refused.status).toBe(401);
+    expect(await events.count()).toBe(before);
+    // Nor for the group above it, nor a project below a same-named group.
+    expect((await send(mergeRequestIn("gitlabhq"), token)).status).toBe(401);
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test/inner"), token)).status).toBe(401);
+    expect(log.lines().some((l) => l.reason === "token_scope")).toBe(true);
+    expect(log.text()).not.toContain(token);
+  });
+
+  it("accepts a token derived from the old master secret too", async () => {
+    const token = webhookTokenFor(OLD, { kind: "project", path: "gitlabhq/gitlab-test" });
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test"), token)).status).toBe(202);
+  });
+
+  it("accepts a group's token for every project and subgroup below it, and for the group's own events", async () => {
+    const token = webhookTokenFor(NEW, { kind: "group", path: "group1" });
+    expect((await send(mergeRequestIn("group1/app"), token)).status).toBe(202);
+    expect((await send(mergeRequestIn("group1/sub/deeper/app"), token)).status).toBe(202);
+    expect((await send(fixtureText("subgroup_create.json"), token, "Subgroup Hook")).status).toBe(202);
+    expect((await send(mergeRequestIn("group10/app"), token)).status).toBe(401);
+    expect((await send(mergeRequestIn("other/group1/app"), token)).status).toBe(401);
+  });
+
+  it("refuses a derived-looking token that belongs to no master secret, and one whose body names no project", async () => {
+    const forged = webhookTokenFor("not-our-master", { kind: "project", path: "gitlabhq/gitlab-test" });
+    expect((await send(mergeRequestIn("gitlabhq/gitlab-test"), forged)).status).toBe(401);
+    const token = webhookTokenFor(NEW, { kind: "group", path: "gitlabhq" });
+    expect((await send('{"object_kind": "merge_request"', token)).status).toBe(401);
+    expect((await send(JSON.stringify({ object_kind: "something_new" }), token, "Something Hook")).status).toBe(401);
+  });
+
+  it("refuses at once, without reading the body, a token that is neither a master secret nor derived", async () => {
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled++;
+        controller.enqueue(new TextEncoder().encode("{"));
+      },
+    });
+    const res = await app.request("/webhooks/gitlab", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Gitlab-Token": "wrong-secret-value" },
+      body,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(401);
+    // The stream is endless: had the route read it, it would never have answered.
+    expect(pulled).toBeLessThanOrEqual(1);
   });
 });

@@ -1,0 +1,49 @@
+// Checks the secret a request presents (a header, a form field) against the accepted ones, as Hono's
+// `bearerAuth`: options checked when the middleware is made, secrets compared in constant time.
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { Context, MiddlewareHandler } from "hono";
+
+export interface TokenVariables {
+  /** Index in `secrets` of the secret the request presented; undefined when `defer` let it through. */
+  secretIndex: number | undefined;
+}
+
+export interface TokenAuthOptions {
+  /** The accepted secrets: at least one, none empty. */
+  secrets: readonly string[];
+  /** The secret the request presents. */
+  token: (c: Context) => string | undefined;
+  /** The answer to a request whose secret matches none. Never log the secret or the body here. */
+  onRefused: (c: Context) => Response | Promise<Response>;
+  /** A secret that matches none but that a narrower check after this one will judge (it gets `secretIndex` undefined). */
+  defer?: (token: string) => boolean;
+}
+
+/**
+ * The index of the accepted secret that `presented` equals, or -1. Both sides are hashed first, so
+ * lengths never differ and the comparison never stops early; every candidate is compared.
+ */
+export function matchingSecret(presented: string | undefined | null, accepted: readonly string[]): number {
+  if (presented === undefined || presented === null) return -1;
+  const given = createHash("sha256").update(presented).digest();
+  let found = -1;
+  accepted.forEach((secret, index) => {
+    const expected = createHash("sha256").update(secret).digest();
+    if (timingSafeEqual(given, expected) && found === -1) found = index;
+  });
+  return found;
+}
+
+export function tokenAuth(options: TokenAuthOptions): MiddlewareHandler<{ Variables: TokenVariables }> {
+  const secrets = [...options.secrets];
+  if (secrets.length === 0 || secrets.some((s) => s.length === 0)) throw new TypeError("tokenAuth: needs at least one secret, and no empty one");
+  const { token, onRefused, defer } = options;
+  return async (c, next) => {
+    const presented = token(c);
+    const index = matchingSecret(presented, secrets);
+    if (index >= 0) c.set("secretIndex", index);
+    else if (presented && defer?.(presented)) c.set("secretIndex", undefined);
+    else return onRefused(c);
+    await next();
+  };
+}
