@@ -2,6 +2,7 @@
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../../src/cli.js";
 import { BACKUP_TABLES, schemaTables, TRANSIENT_TABLES } from "../../src/store/backup.js";
@@ -128,6 +129,24 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
       code: 1,
       err: ["gitlab-mm restore: the backup comes from a newer version of the bot (migrations 999-from-the-future): upgrade the bot first, then restore"],
     });
+    expect(await listSubscriptions(target.db)).toEqual([]);
+  });
+
+  it("refuses a target a newer version migrated: this version does not know all its tables", async () => {
+    const newer = "999-added-by-a-newer-version";
+    await sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(target.db);
+    try {
+      expect(await cli(["restore", backupFile("current-into-newer", known)], target.url)).toMatchObject({
+        code: 1,
+        err: [`gitlab-mm restore: a newer version of the bot migrated the target database (${newer}): restore with that version`],
+      });
+      expect(await cli(["backup", join(dir, `from-newer-${kind}.json`)], target.url)).toMatchObject({
+        code: 1,
+        err: [`gitlab-mm backup: a newer version of the bot migrated this database (${newer}), so this version does not know all its tables: back it up with that version`],
+      });
+    } finally {
+      await sql`delete from kysely_migration where name = ${newer}`.execute(target.db);
+    }
     expect(await listSubscriptions(target.db)).toEqual([]);
   });
 
