@@ -34,7 +34,7 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono();
   app.route(
     "/",
-    webhookRoutes({ events: queues.events, redis, spool: db, secrets: [config.gitlab.webhookSecret], maxBytes: config.webhookMaxBytes, logger, metrics }),
+    webhookRoutes({ events: queues.events, redis, spool: db, secrets: config.webhookSecrets, maxBytes: config.webhookMaxBytes, logger, metrics }),
   );
   const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
   app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people }));

@@ -7,6 +7,7 @@ import { redisConfigWarnings } from "../queue/connection.js";
 import type { PersonalQueue } from "../queue/personal.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
+import { withTimeout } from "./middleware/timeout.js";
 
 export interface HealthDeps {
   redis: Redis;
@@ -17,21 +18,11 @@ export interface HealthDeps {
 
 const CHECK_TIMEOUT_MS = 1000;
 
-async function answers(check: () => Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      check(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error("timeout")), CHECK_TIMEOUT_MS);
-      }),
-    ]);
-    return true;
-  } catch {
-    return false;
-  } finally {
-    clearTimeout(timer);
-  }
+function answers(check: () => Promise<unknown>): Promise<boolean> {
+  return withTimeout(Promise.resolve().then(check), CHECK_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
 }
 
 export function healthRoutes(deps: HealthDeps): Hono {

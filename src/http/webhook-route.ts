@@ -1,16 +1,18 @@
 // POST /webhooks/gitlab (SPEC.md): verify, size-check, parse, name the delivery, enqueue, answer 202.
 // No Mattermost or GitLab call here: the only write is to Redis, or to the database spool when Redis does not answer.
-import type { HttpBindings } from "@hono/node-server";
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import type { Redis } from "ioredis";
-import { eventKindOf, isKnownKind } from "../../handlers/index.js";
+import { eventKindOf, isKnownKind, notificationsFor } from "../../handlers/index.js";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { acceptEvent } from "../queue/accept-event.js";
 import { deliveryIdFor, type EventJobData } from "../queue/jobs.js";
 import type { EventQueue } from "../queue/queues.js";
 import type { Db } from "../store/db.js";
-import { secretMatches } from "./verify-token.js";
+import { bodyLimit, type BodyVariables } from "./middleware/body-limit.js";
+import { timeout, withTimeout } from "./middleware/timeout.js";
+import { matchingSecret, tokenAuth, type TokenVariables } from "./middleware/token-auth.js";
+import { looksDerived, tokensAcceptedFor } from "./webhook-tokens.js";
 
 export interface WebhookDeps {
   events: EventQueue;
@@ -18,86 +20,71 @@ export interface WebhookDeps {
   redis?: Redis;
   /** Keeps webhooks Redis does not take (src/queue/accept-event.ts); without it they are refused with 503. */
   spool?: Db;
+  /** The master secrets (GITLAB_WEBHOOK_SECRET); each is accepted for every event. */
   secrets: readonly string[];
   maxBytes: number;
   logger: Logger;
   metrics: Metrics;
   /** Injected clock, for tests. */
   now?: () => number;
+  /** For tests: how long a request may take, body included (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 const ENQUEUE_TIMEOUT_MS = 900;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+/** GitLab gives up on a hook after 10 s by default (up to 60 s when raised); a trickled body is cut off. */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Collects chunks, stopping as soon as they pass `maxBytes` (chunked bodies have no Content-Length). */
-async function collectLimited(chunks: AsyncIterable<Uint8Array>, maxBytes: number, stop: () => void): Promise<Uint8Array | "too_large"> {
-  const parts: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of chunks) {
-    size += chunk.byteLength;
-    if (size > maxBytes) {
-      stop();
-      return "too_large";
-    }
-    parts.push(chunk);
-  }
-  if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts, size);
-}
-
 /**
- * The body as bytes. Under @hono/node-server it is read straight from Node's request: building the
- * web Request stream for it costs more than the rest of the route (see bench/). Elsewhere (tests with
- * app.request()) it comes from the web Request.
+ * The project or group paths an event speaks for: those of its notifications (each handler knows
+ * where its kind keeps the path), else the payload's project. Empty when neither says.
  */
-function readLimited(request: Request, env: unknown, maxBytes: number): Promise<Uint8Array | "too_large"> {
-  const incoming = (env as Partial<HttpBindings> | undefined)?.incoming;
-  if (incoming && typeof incoming.on === "function") {
-    return collectLimited(incoming, maxBytes, () => incoming.resume());
+function scopePathsOf(payload: object, eventHeader: string | undefined): string[] {
+  let paths: string[] = [];
+  try {
+    paths = notificationsFor(payload, eventHeader).notifications.map((n) => n.projectPath);
+  } catch {
+    // A payload its handler cannot read still names its project below, or speaks for nothing.
   }
-  if (!request.body) return Promise.resolve(new Uint8Array());
-  const body = request.body;
-  const reader = body.getReader();
-  const iterate = async function* () {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  };
-  return collectLimited(iterate(), maxBytes, () => void reader.cancel().catch(() => {}));
+  const project = (payload as { project?: { path_with_namespace?: unknown } }).project?.path_with_namespace;
+  if (paths.length === 0 && typeof project === "string") paths = [project];
+  return [...new Set(paths.filter((p) => p.length > 0))];
 }
 
-export function webhookRoutes(deps: WebhookDeps): Hono {
+/** Whether a derived token belongs to every path the event speaks for (from any master secret). */
+function derivedTokenCovers(token: string, masters: readonly string[], paths: readonly string[]): boolean {
+  return paths.length > 0 && paths.every((path) => matchingSecret(token, tokensAcceptedFor(masters, path)) >= 0);
+}
+
+export function webhookRoutes(deps: WebhookDeps): Hono<{ Variables: BodyVariables & TokenVariables }> {
   const { events, secrets, maxBytes, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
-  const app = new Hono();
+  const app = new Hono<{ Variables: BodyVariables & TokenVariables }>();
+  const refuse = (c: Context, status: 400 | 401 | 408 | 413 | 503, reason: string, error: string) => {
+    metrics.webhooksRejected.inc({ reason });
+    return c.json({ error }, status);
+  };
+  // A refused event is never logged with its payload (nor its token).
+  const refuseToken = (c: Context, reason: string) => {
+    logger.warn({ reason, event: c.req.header("x-gitlab-event") }, "webhook refused: wrong or missing X-Gitlab-Token");
+    return refuse(c, 401, reason, "X-Gitlab-Token is missing or wrong");
+  };
+
+  // The shared edge first: a master secret passes at once; a derived-looking token waits for the
+  // body, which names the project it must belong to.
+  app.post(
+    "/webhooks/gitlab",
+    tokenAuth({ secrets, token: (c) => c.req.header("x-gitlab-token"), defer: looksDerived, onRefused: (c) => refuseToken(c, "token") }),
+    timeout(deps.requestTimeoutMs ?? REQUEST_TIMEOUT_MS, (c) => refuse(c, 408, "timeout", "the request body did not arrive in time")),
+    bodyLimit({ maxBytes, onTooLarge: (c) => refuse(c, 413, "too_large", `body larger than ${maxBytes} bytes`) }),
+  );
 
   app.post("/webhooks/gitlab", async (c) => {
-    const reject = (status: 400 | 401 | 413 | 503, reason: string, error: string) => {
-      metrics.webhooksRejected.inc({ reason });
-      return c.json({ error }, status);
-    };
-
-    // A failed token check never logs the payload (and never the token).
-    if (!secretMatches(c.req.header("x-gitlab-token"), secrets)) {
-      logger.warn({ reason: "token", event: c.req.header("x-gitlab-event") }, "webhook refused: wrong or missing X-Gitlab-Token");
-      return reject(401, "token", "X-Gitlab-Token is missing or wrong");
-    }
-
-    const declared = Number(c.req.header("content-length") ?? "0");
-    if (declared > maxBytes) return reject(413, "too_large", `body larger than ${maxBytes} bytes`);
-    const bytes = await readLimited(c.req.raw, c.env, maxBytes);
-    if (bytes === "too_large") return reject(413, "too_large", `body larger than ${maxBytes} bytes`);
+    const reject = (status: 400 | 401 | 413 | 503, reason: string, error: string) => refuse(c, status, reason, error);
+    const bytes = c.get("body");
+    const derived = c.get("secretIndex") === undefined;
 
     let text: string;
     let payload: unknown;
@@ -105,10 +92,13 @@ export function webhookRoutes(deps: WebhookDeps): Hono {
       text = decoder.decode(bytes);
       payload = JSON.parse(text);
     } catch {
-      return reject(400, "malformed", "body is not valid JSON");
+      return derived ? refuseToken(c, "token_scope") : reject(400, "malformed", "body is not valid JSON");
     }
     if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
-      return reject(400, "malformed", "body must be a JSON object");
+      return derived ? refuseToken(c, "token_scope") : reject(400, "malformed", "body must be a JSON object");
+    }
+    if (derived && !derivedTokenCovers(c.req.header("x-gitlab-token") ?? "", secrets, scopePathsOf(payload, c.req.header("x-gitlab-event")))) {
+      return refuseToken(c, "token_scope");
     }
 
     const eventHeader = c.req.header("x-gitlab-event");
