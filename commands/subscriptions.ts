@@ -12,6 +12,7 @@ import { deleteSubscription, listSubscriptions, normalizePath, upsertSubscriptio
 
 import { DEFAULT_TRIGGER } from "./help.js";
 import { localeOf } from "./locale.js";
+import { parseProjectPath } from "./references.js";
 import { requireChannelAdmin } from "./requirements.js";
 import {
   CommandError,
@@ -26,17 +27,13 @@ import {
   type CommandContext,
 } from "./types.js";
 
-const SEGMENT = /^[A-Za-z0-9_.-]+$/;
-
 /**
  * A GitLab project or group path ("group", "group/sub/project"): segments of letters, digits, `_`,
  * `.` and `-`, no leading or trailing slash. Returns it normalised (lower case), or undefined.
  */
 export function parseSubscriptionPath(text: string | undefined): string | undefined {
-  if (!text || text.length > 1024) return undefined;
-  const segments = text.split("/");
-  if (segments.some((s) => !SEGMENT.test(s) || s === "." || s === "..")) return undefined;
-  return normalizePath(text);
+  const path = parseProjectPath(text);
+  return path === undefined ? undefined : normalizePath(path);
 }
 
 /** Parses a feature list and gives back its canonical text; a mistake becomes a message for the user. */
