@@ -45,7 +45,7 @@ export class BackupError extends Error {
   }
 }
 
-/** The backup, and the rows of transient tables it leaves out (table -> count, only those with rows). */
+/** The backup, and the transient tables it leaves out that hold rows now (with their counts). */
 export async function createBackup(db: Db): Promise<{ backup: Backup; leftOut: { name: string; rows: number }[] }> {
   const { newer } = await migrateToLatest(db);
   if (newer?.length) {
