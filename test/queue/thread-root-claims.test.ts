@@ -131,6 +131,22 @@ describe.each(databaseKinds)("one root per thread under concurrent delivery (%s)
     expect(sim.violations).toEqual([]);
   });
 
+  it("puts a reply back in the queue while the root is being posted, without spending an attempt, and replies once it is", async () => {
+    const channel = sim.addChannel({ name: "slow-root" });
+    // Another delivery, alive, holds the claim and has not posted yet.
+    await claimThreadRoot(t.db, channel.id, "g/p!50", { state: "live-holder", at: Date.now(), staleAfterMs: 60_000 });
+    const reply = mrJob(channel.id, 50, "push");
+    await deliveries.add("post", reply.data, { jobId: reply.id });
+    await waitFor(async () => (await (await deliveries.getJob(reply.id))?.getState()) === "delayed", 15_000, "the reply to wait in the delayed set");
+
+    const root = await createMattermostClient(sim.url, sim.botToken).createPost({ channel_id: channel.id, message: "the root" });
+    await completeThreadRoot(t.db, channel.id, "g/p!50", "live-holder", root.id);
+    await waitFor(async () => (await (await deliveries.getJob(reply.id))?.getState()) === "completed", 15_000, "the reply to be posted");
+    expect(sim.posts(channel.id).map((p) => p.root_id)).toEqual(["", root.id]);
+    // One attempt in all, the one that posted: the waits did not count.
+    expect((await deliveries.getJob(reply.id))?.attemptsMade).toBe(1);
+  });
+
   it("takes over a claim whose holder died, so the thread does not stay rootless", async () => {
     const channel = sim.addChannel({ name: "orphans" });
     // A delivery claimed the root, then its process died and its job was lost.
