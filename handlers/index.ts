@@ -151,7 +151,9 @@ export function eventKindOf(payload: unknown, eventHeader?: string): string | un
   }
   const header = eventHeader?.trim();
   if (!header) return undefined;
-  return HEADER_KINDS[header] ?? (header.replace(/\s+Hook$/i, "").trim().toLowerCase().replace(/\s+/g, "_") || undefined);
+  // One white-space character before "Hook", not \s+ (trim() takes the rest): \s+ before an anchored
+  // word is retried from every space of a long run.
+  return HEADER_KINDS[header] ?? (header.replace(/\sHook$/i, "").trim().toLowerCase().replace(/\s+/g, "_") || undefined);
 }
 
 function describe(error: z.ZodError): string {
@@ -189,7 +191,12 @@ export function notificationsFor(
   return { kind, known: true, notifications: run(kind, parsed), parsed };
 }
 
+/** Who may see the project of an event, as its payload says (undefined: it does not say). */
+export function visibilityOf<K extends EventKind>(kind: K, payload: PayloadOf<K>): Visibility | undefined {
+  return (visibilities[kind] as (payload: PayloadOf<K>) => Visibility | undefined)(payload);
+}
+
 function run<K extends EventKind>(kind: K, parsed: PayloadOf<K>): Notification[] {
-  const visibility = (visibilities[kind] as (payload: PayloadOf<K>) => Visibility | undefined)(parsed);
+  const visibility = visibilityOf(kind, parsed);
   return handlerFor(kind)(parsed).map((n) => ({ ...n, visibility }));
 }

@@ -4,6 +4,7 @@ import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { Notification } from "../src/notification.js";
 import { escapeInline, link, linkMarkdown } from "../src/text/markdown.js";
+import { trimSlashes } from "../src/text/slashes.js";
 import { buildPost, COLORS, eventKey, formatDuration, keyPart, PayloadError, projectUrl } from "./common.js";
 import type { JobPayload } from "./payloads.js";
 
@@ -12,7 +13,7 @@ export function jobProjectPath(p: JobPayload): string {
   if (p.project?.path_with_namespace) return p.project.path_with_namespace;
   const homepage = p.repository?.homepage;
   if (homepage && URL.canParse(homepage)) {
-    const path = decodeURIComponent(new URL(homepage).pathname).replace(/^\/+|\/+$/g, "");
+    const path = trimSlashes(decodeURIComponent(new URL(homepage).pathname));
     if (path) return path;
   }
   throw new PayloadError("neither project.path_with_namespace nor repository.homepage", "build");

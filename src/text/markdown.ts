@@ -43,8 +43,11 @@ export function truncate(s: string, maxChars: number): string {
   let end = maxChars - ELLIPSIS.length;
   const code = s.charCodeAt(end - 1);
   if (code >= 0xd800 && code <= 0xdbff) end -= 1;
-  // Never end on a bare "@" (its zero-width space cut off) or on an escaping backslash.
-  return s.slice(0, Math.max(0, end)).replace(/[@\\]+$/, "").trimEnd() + ELLIPSIS;
+  // Never end on a bare "@" (its zero-width space cut off) or on an escaping backslash. A loop, not
+  // /[@\\]+$/: that retries a long run of them from each of its characters.
+  end = Math.max(0, end);
+  while (end > 0 && (s[end - 1] === "@" || s[end - 1] === "\\")) end--;
+  return s.slice(0, end).trimEnd() + ELLIPSIS;
 }
 
 /** `@x` -> `@\u200Bx` wherever a mention could start; idempotent. */
@@ -159,13 +162,44 @@ function defang(s: string): string {
     .replace(/</g, `<${ZWSP}`);
 }
 
-// Links we built: text with every "[" and "]" escaped, then a destination without spaces or parentheses.
-const OUR_LINK = /\[((?:\\.|[^\\[\]])*)\]\(([^()\s]*)\)/g;
+/**
+ * Links we built (`[text](url)`: every "[" and "]" of the text escaped, a destination without spaces
+ * or parentheses) replaced by their text. One forward scan: an escaped "\\[" never starts a link, and a
+ * failed link is left after reading its text once, where a regular expression would retry from each
+ * escaped bracket inside it.
+ */
+function linksAsText(markdown: string): string {
+  let out = "";
+  let i = 0;
+  while (i < markdown.length) {
+    const c = markdown[i] as string;
+    if (c === "\\") {
+      out += markdown.slice(i, i + 2);
+      i += 2;
+      continue;
+    }
+    if (c === "[") {
+      let textEnd = i + 1;
+      while (textEnd < markdown.length && markdown[textEnd] !== "[" && markdown[textEnd] !== "]") textEnd += markdown[textEnd] === "\\" ? 2 : 1;
+      if (markdown[textEnd] === "]" && markdown[textEnd + 1] === "(") {
+        let urlEnd = textEnd + 2;
+        while (urlEnd < markdown.length && !"()".includes(markdown[urlEnd] as string) && !/\s/.test(markdown[urlEnd] as string)) urlEnd++;
+        if (markdown[urlEnd] === ")") {
+          out += markdown.slice(i + 1, textEnd);
+          i = urlEnd + 1;
+          continue;
+        }
+      }
+    }
+    out += c;
+    i++;
+  }
+  return out;
+}
 
 /** The plain-text reading of Markdown built by these helpers: links become their text, escapes go. */
 export function markdownToPlain(markdown: string, maxChars = Number.POSITIVE_INFINITY): string {
-  const text = markdown
-    .replace(OUR_LINK, "$1")
+  const text = linksAsText(markdown)
     .replace(/(?<!\\)\*\*/g, "")
     .replace(/(?<!\\)`/g, "")
     .replace(/\\(.)/g, "$1")
