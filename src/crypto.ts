@@ -69,8 +69,8 @@ export interface TokenCipher {
   /** A v2 value, readable only with the same binding. */
   encrypt(plaintext: string, binding: TokenBinding): string;
   /**
-   * @deprecated A v1 value, bound to no row: kept for callers not yet passing a binding (the next read
-   * of such a row rewrites it as v2). Pass a binding.
+   * A v1 value, bound to no row, as earlier versions of the bot wrote them: for tests that need a row in
+   * that format (the next read of such a row rewrites it as v2). The bot itself always passes a binding.
    */
   encrypt(plaintext: string): string;
   /** Reads a v2 value with the binding it was written with, or a v1 value (which has none). */

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { loadConfig, type Config } from "../../src/config.js";
-import { createTokenCipher, generateKey } from "../../src/crypto.js";
+import { createTokenCipher, generateKey, userLinkBinding } from "../../src/crypto.js";
 import { createLogger } from "../../src/logger.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { jobCounts } from "../../src/queue/admin.js";
@@ -77,8 +77,8 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
       mattermostUserId: admin.id,
       gitlabUserId: gitlabAdmin.id,
       gitlabUsername: gitlabAdmin.username,
-      accessTokenEnc: cipher.encrypt(tokens.accessToken),
-      refreshTokenEnc: cipher.encrypt(tokens.refreshToken),
+      accessTokenEnc: cipher.encrypt(tokens.accessToken, userLinkBinding(admin.id, "access_token")),
+      refreshTokenEnc: cipher.encrypt(tokens.refreshToken, userLinkBinding(admin.id, "refresh_token")),
       expiresAt: Date.now() + tokens.expiresIn * 1000,
     });
     await linkDb.destroy();
