@@ -2,7 +2,7 @@
 // messages. GitLab users become Mattermost users through linked accounts; only those with
 // notifications on, never whoever acted, each once per event with the most telling reason, in their
 // language. Users with a digest get the message held for it instead.
-import type { EventKind, PayloadOf } from "../../handlers/index.js";
+import { visibilityOf, type EventKind, type PayloadOf } from "../../handlers/index.js";
 import { timeKey } from "../../handlers/common.js";
 import type { MergeRequestPayload } from "../../handlers/payloads.js";
 import { personalNoticesFor, reasonRank, type KnownRole, type PersonalNotice, type PersonalReason, type PersonRef } from "../../handlers/recipients/index.js";
@@ -15,7 +15,6 @@ import { findMergeRequestPeople, saveMergeRequestPeople } from "../store/merge-r
 import { findUserLinksByGitlabIds, findUserLinksByUsernames, type UserLink } from "../store/user-links.js";
 import { getUserSettingsMany, type Digest } from "../store/user-settings.js";
 import { truncate } from "../text/markdown.js";
-import { visibilityOfLevel } from "../routing/subscriber-access.js";
 import { languageOf, type Profiles } from "./profiles.js";
 import type { RecipientAccess } from "./recipient-access.js";
 
@@ -156,8 +155,7 @@ export async function planPersonal<K extends EventKind>(
   if (chosen.size === 0) return plan;
 
   // A mention in a private or internal project reaches only people GitLab says can see the project.
-  const visibility = visibilityOfLevel((payload as { project?: { visibility_level?: unknown } }).project?.visibility_level);
-  if (visibility !== "public") {
+  if (visibilityOf(kind, payload) !== "public") {
     for (const [userId, { notice, reason }] of chosen) {
       if (reason !== "mentioned") continue;
       const sees = deps.recipientAccess ? await deps.recipientAccess.canSee(userId, notice.notification.projectPath) : false;
