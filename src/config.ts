@@ -47,18 +47,45 @@ const csv = z
   .optional()
   .transform((v) => (v ?? "").split(",").map((s) => s.trim()).filter(Boolean));
 
+/** One entry of MATTERMOST_COMMAND_TOKENS: `<team_id>:<token>`, or a bare token. */
+export interface CommandTokenEntry {
+  token: string;
+  /** The team the token belongs to; absent for a bare token (bound to the first team that uses it). */
+  teamId?: string;
+}
+
+/** An entry of MATTERMOST_COMMAND_TOKENS, or undefined when it is neither `<team_id>:<token>` nor a bare token. */
+export function parseCommandToken(entry: string): CommandTokenEntry | undefined {
+  const colon = entry.indexOf(":");
+  const token = entry.slice(colon + 1);
+  const teamId = colon === -1 ? undefined : entry.slice(0, colon);
+  if (!/^[A-Za-z0-9_-]+$/.test(token)) return undefined;
+  if (teamId !== undefined && !/^[a-z0-9]+$/.test(teamId)) return undefined;
+  return teamId === undefined ? { token } : { token, teamId };
+}
+
 export const LOCALES = ["en", "zh-CN"] as const;
 export type Locale = (typeof LOCALES)[number];
 
 const schema = z.object({
   PORT: positiveInt(8080).refine((n) => n < 65536, "must be a TCP port (1-65535)"),
+  HOST: z
+    .string()
+    .trim()
+    .default("0.0.0.0")
+    .refine((v) => /^[A-Za-z0-9.:[\]%_-]+$/.test(v), "must be an address to listen on, e.g. 0.0.0.0, 127.0.0.1 or ::"),
   PUBLIC_URL: httpUrl("address browsers and Mattermost use to reach the bot").default("http://localhost:8080"),
   MATTERMOST_URL: httpUrl("Mattermost server base URL"),
   MATTERMOST_BOT_TOKEN: z
     .string({ error: "must be set to the access token of the Mattermost bot account" })
     .trim()
     .min(1, "must be set to the access token of the Mattermost bot account"),
-  MATTERMOST_COMMAND_TOKENS: csv,
+  MATTERMOST_COMMAND_TOKENS: csv
+    .refine((entries) => entries.every((e) => parseCommandToken(e) !== undefined), "must be tokens or <team_id>:<token> pairs, comma-separated")
+    .refine((entries) => {
+      const tokens = entries.map((e) => parseCommandToken(e)?.token);
+      return new Set(tokens).size === tokens.length;
+    }, "must name each token once"),
   // Notifications need no GitLab URL; commands that act on GitLab do (SPEC.md "Dedupe" paragraph).
   GITLAB_URL: httpUrl("GitLab base URL").optional(),
   // Several, comma-separated, while hooks move to a new secret; the first is the one new hooks get.
@@ -100,10 +127,22 @@ const schema = z.object({
   ROLE: z.enum(["all", "web", "worker"]).default("all"),
   DELIVERY_CONCURRENCY: positiveInt(8),
   DELIVERY_RETRY_BASE_MS: positiveInt(2000),
+  METRICS_PORT: optionalString.transform((v, ctx) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0 || n >= 65536) {
+      ctx.addIssue({ code: "custom", message: "must be a TCP port (1-65535) other than PORT, or empty to serve /metrics on PORT" });
+      return z.NEVER;
+    }
+    return n;
+  }),
+  METRICS_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 16, "must be at least 16 characters (openssl rand -hex 32), or empty"),
 });
 
 export interface Config {
   port: number;
+  /** Address the HTTP server listens on. */
+  host: string;
   publicUrl: string;
   mattermost: { url: string; botToken: string; commandTokens: string[] };
   gitlab: {
@@ -117,6 +156,10 @@ export interface Config {
   };
   /** Every accepted master webhook secret, the one new hooks get first (GITLAB_WEBHOOK_SECRET). */
   webhookSecrets: string[];
+  /** /metrics on a port of its own (then not on `port`). */
+  metricsPort?: number;
+  /** When set, /metrics answers only this bearer token. */
+  metricsToken?: string;
   redisUrl: string;
   queuePrefix: string;
   databaseUrl: string;
@@ -186,8 +229,10 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   const result = schema.safeParse(env);
   if (!result.success) throw problemsOf(result.error, env);
   const e = result.data;
+  if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError(["METRICS_PORT: must differ from PORT (leave it empty to serve /metrics on PORT)"]);
   return {
     port: e.PORT,
+    host: e.HOST,
     publicUrl: e.PUBLIC_URL,
     mattermost: { url: e.MATTERMOST_URL, botToken: e.MATTERMOST_BOT_TOKEN, commandTokens: e.MATTERMOST_COMMAND_TOKENS },
     gitlab: {
@@ -198,6 +243,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
       ignoredUsernames: e.GITLAB_IGNORED_USERNAMES.map((u) => u.toLowerCase()),
     },
     webhookSecrets: e.GITLAB_WEBHOOK_SECRET,
+    metricsPort: e.METRICS_PORT,
+    metricsToken: e.METRICS_TOKEN,
     redisUrl: e.REDIS_URL,
     queuePrefix: e.QUEUE_PREFIX,
     databaseUrl: e.DATABASE_URL,

@@ -19,12 +19,14 @@ import { startSpoolReplayer } from "./queue/spool-replayer.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { isMain } from "./is-main.js";
 import { createRecipientAccess } from "./people/recipient-access.js";
-import { createApp } from "./server.js";
+import { createApp, createMetricsApp } from "./server.js";
 import { migrateToLatest, openDatabase } from "./store/db.js";
 import { pruneDeliveries } from "./store/deliveries.js";
 
 export interface RunningBot {
   port: number;
+  /** The port /metrics is served on when METRICS_PORT is set. */
+  metricsPort?: number;
   stop(): Promise<void>;
 }
 
@@ -119,7 +121,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   if (config.role !== "worker") {
     const app = createApp({ config, logger, metrics, db, redis: producer, queues: { ...queues, personal: personalQueue }, mattermost, gitlab, people });
     await new Promise<void>((resolve) => {
-      server = serve({ fetch: app.fetch, port: config.port, hostname: "0.0.0.0" }, (info) => {
+      server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
         port = info.port;
         resolve();
       });
@@ -129,18 +131,34 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
     logger.info({ role: config.role }, "gitlab-mattermost-bot worker started");
   }
 
+  // /metrics on a port of its own, in every role: workers have delivery figures to show too.
+  let metricsServer: ServerType | undefined;
+  let metricsPort: number | undefined;
+  if (config.metricsPort !== undefined) {
+    const metricsApp = createMetricsApp({ config, metrics, queues: { ...queues, personal: personalQueue } });
+    await new Promise<void>((resolve) => {
+      metricsServer = serve({ fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host }, (info) => {
+        metricsPort = info.port;
+        resolve();
+      });
+    });
+    logger.info({ port: metricsPort }, "metrics served on their own port");
+  }
+
   // Every role replays the webhook spool: web-only processes are the ones that fill it.
   const spoolReplayer = startSpoolReplayer({ db, events: queues.events, redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
 
   let stopping: Promise<void> | undefined;
   return {
     port,
+    metricsPort,
     stop() {
       // BullMQ's order: stop taking HTTP work, let workers finish (or hand back) their jobs, then close.
       stopping ??= (async () => {
         if (pruner) clearInterval(pruner);
         if (reminderSync) clearInterval(reminderSync);
         if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+        if (metricsServer) await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
         await spoolReplayer.stop();
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([queues.events.close(), queues.deliveries.close(), personalQueue.close()]);

@@ -4,7 +4,8 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { missingAccountSettings, type GitlabAccountsSetup } from "./gitlab/accounts.js";
 import { commandRoutes } from "./http/command-route.js";
-import { healthRoutes } from "./http/health-routes.js";
+import { redisCommandTokenTeams } from "./http/command-token-teams.js";
+import { healthRoutes, metricsRoutes } from "./http/health-routes.js";
 import { oauthRoutes } from "./http/oauth-routes.js";
 import { webhookRoutes } from "./http/webhook-route.js";
 import type { Logger } from "./logger.js";
@@ -37,13 +38,23 @@ export function createApp(deps: AppDeps): Hono {
     webhookRoutes({ events: queues.events, redis, spool: db, secrets: config.webhookSecrets, maxBytes: config.webhookMaxBytes, logger, metrics }),
   );
   const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
-  app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people }));
+  const tokenTeams = redisCommandTokenTeams(redis, config.queuePrefix);
+  app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people, tokenTeams }));
   app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
+  if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {
     logger.error({ err: error.message, path: c.req.path }, "unhandled error");
     return c.json({ error: "internal error" }, 500);
   });
+  return app;
+}
+
+/** /metrics alone, for METRICS_PORT (the main app then leaves it out). */
+export function createMetricsApp(deps: Pick<AppDeps, "config" | "metrics" | "queues">): Hono {
+  const app = new Hono();
+  app.route("/", metricsRoutes({ metrics: deps.metrics, queues: deps.queues, token: deps.config.metricsToken }));
+  app.notFound((c) => c.json({ error: "not found" }, 404));
   return app;
 }

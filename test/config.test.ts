@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, loadLocalConfig } from "../src/config.js";
+import { ConfigError, loadConfig, loadLocalConfig, parseCommandToken } from "../src/config.js";
 
 const minimal = {
   MATTERMOST_URL: "https://mm.example.com/",
@@ -84,6 +84,30 @@ describe("loadConfig", () => {
 
   it("gives the CLI its storage settings without Mattermost ones", () => {
     expect(loadLocalConfig({ DATABASE_URL: "postgres://u@h/db" })).toMatchObject({ databaseUrl: "postgres://u@h/db", queuePrefix: "gitlab-mm" });
+  });
+
+  it("listens on every address unless HOST says otherwise", () => {
+    expect(loadConfig(minimal).host).toBe("0.0.0.0");
+    expect(loadConfig({ ...minimal, HOST: " 127.0.0.1 " }).host).toBe("127.0.0.1");
+    expect(loadConfig({ ...minimal, HOST: "::" }).host).toBe("::");
+    expect(problems({ ...minimal, HOST: "local host" })).toEqual([expect.stringMatching(/^HOST: must be an address/)]);
+  });
+
+  it("serves /metrics on PORT unless METRICS_PORT names another port, and checks METRICS_TOKEN", () => {
+    expect(loadConfig(minimal)).toMatchObject({ metricsPort: undefined, metricsToken: undefined });
+    expect(loadConfig({ ...minimal, METRICS_PORT: "9090", METRICS_TOKEN: "0123456789abcdef0123" })).toMatchObject({ metricsPort: 9090, metricsToken: "0123456789abcdef0123" });
+    expect(problems({ ...minimal, METRICS_PORT: "70000" })).toEqual([expect.stringMatching(/^METRICS_PORT: must be a TCP port/)]);
+    expect(problems({ ...minimal, METRICS_PORT: "8080" })).toEqual([expect.stringMatching(/^METRICS_PORT: must differ from PORT/)]);
+    expect(problems({ ...minimal, METRICS_TOKEN: "short" })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 16 characters/)]);
+  });
+
+  it("reads command tokens bare or as <team_id>:<token> pairs", () => {
+    const c = loadConfig({ ...minimal, MATTERMOST_COMMAND_TOKENS: "bare0token, 4xq9team0id0000000000000000:pairedtoken" });
+    expect(c.mattermost.commandTokens.map(parseCommandToken)).toEqual([{ token: "bare0token" }, { token: "pairedtoken", teamId: "4xq9team0id0000000000000000" }]);
+    expect(problems({ ...minimal, MATTERMOST_COMMAND_TOKENS: "team:" })).toEqual([expect.stringMatching(/^MATTERMOST_COMMAND_TOKENS: must be tokens or <team_id>:<token> pairs/)]);
+    expect(problems({ ...minimal, MATTERMOST_COMMAND_TOKENS: ":token" })).toHaveLength(1);
+    expect(problems({ ...minimal, MATTERMOST_COMMAND_TOKENS: "Team A:token" })).toHaveLength(1);
+    expect(problems({ ...minimal, MATTERMOST_COMMAND_TOKENS: "teama:token,teamb:token" })).toEqual(["MATTERMOST_COMMAND_TOKENS: must name each token once"]);
   });
 
   it("accepts several webhook secrets, the first for new hooks, each at least 8 characters", () => {

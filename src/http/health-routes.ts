@@ -1,4 +1,5 @@
-// /healthz (process alive), /readyz (Redis and database answer), /metrics (Prometheus text).
+// /healthz (process alive), /readyz (Redis and database answer), /metrics (Prometheus text; on the
+// main port or a port of its own, behind a bearer token when METRICS_TOKEN is set).
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Metrics } from "../metrics.js";
@@ -8,6 +9,7 @@ import type { PersonalQueue } from "../queue/personal.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
 import { withTimeout } from "./middleware/timeout.js";
+import { tokenAuth } from "./middleware/token-auth.js";
 
 export interface HealthDeps {
   redis: Redis;
@@ -38,6 +40,26 @@ export function healthRoutes(deps: HealthDeps): Hono {
     const ok = redis && database;
     return c.json({ status: ok ? "ready" : "not ready", redis, database, ...(warnings.length > 0 ? { warnings } : {}) }, ok ? 200 : 503);
   });
+  return app;
+}
+
+export interface MetricsDeps extends Pick<HealthDeps, "metrics" | "queues"> {
+  /** When set, /metrics answers only `Authorization: Bearer <token>`. */
+  token?: string;
+}
+
+export function metricsRoutes(deps: MetricsDeps): Hono {
+  const app = new Hono();
+  if (deps.token !== undefined) {
+    app.use(
+      "/metrics",
+      tokenAuth({
+        secrets: [deps.token],
+        token: (c) => /^Bearer +(\S+)$/i.exec(c.req.header("authorization")?.slice(0, 1024) ?? "")?.[1],
+        onRefused: (c) => c.json({ error: "metrics need Authorization: Bearer <METRICS_TOKEN>" }, 401, { "WWW-Authenticate": 'Bearer realm="metrics"' }),
+      }),
+    );
+  }
   app.get("/metrics", async (c) => {
     const counted = await answers(async () => {
       const stats = await jobCounts(deps.queues);

@@ -143,8 +143,11 @@ export function createMattermostClient(url: string, token: string): MattermostAp
       } catch {
         throw new MattermostError("client", "response_url is not a URL");
       }
-      if (target.origin !== new URL(url).origin || !target.pathname.startsWith("/hooks/commands/")) {
-        throw new MattermostError("client", `response_url is not a command hook of ${new URL(url).origin}`);
+      // Under the server's own path, for a Mattermost served from a sub-path (https://host/mattermost).
+      const server = new URL(url);
+      const hooks = `${server.pathname.replace(/\/+$/, "")}/hooks/commands/`;
+      if (target.origin !== server.origin || !target.pathname.startsWith(hooks)) {
+        throw new MattermostError("client", `response_url is not a command hook of ${server.origin}${hooks}`);
       }
       await call("post", target.toString(), reply);
     },

@@ -1,15 +1,18 @@
+import { createServer, request as httpRequest, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { commandRoutes } from "../../src/http/command-route.js";
+import { COMMAND_MAX_BYTES, commandRoutes } from "../../src/http/command-route.js";
+import { redisCommandTokenTeams, type CommandTokenTeams } from "../../src/http/command-token-teams.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { listSubscriptions } from "../../src/store/subscriptions.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
 import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
+import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
 import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
+import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 const TEAM_A_TOKEN = "xq3mz8team-a-token-7d1";
@@ -46,6 +49,7 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
   let teamB: { id: string; name: string };
   let channel: { id: string; name: string; team_id: string };
   let admin: { id: string; username: string };
+  let gAdmin: GitlabSimUser;
   let accounts: GitlabAccounts;
 
   beforeEach(async () => {
@@ -58,7 +62,7 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     admin = sim.addUser({ username: `erin${seq}` });
     sim.addMember(channel.id, admin.id, { admin: true });
     accounts = testAccounts({ config: gitlabConfig, db: tdb.db, redis, logger: log.logger });
-    const gAdmin = gitlab.addUser({ username: `g-erin${seq}` });
+    gAdmin = gitlab.addUser({ username: `g-erin${seq}` });
     gitlab.addMember("team/app", gAdmin, 30);
     await linkUser(accounts, gitlab, admin.id, gAdmin);
   });
@@ -69,11 +73,14 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     await tdb.drop();
   });
 
-  function app(tokens: string[] = [TEAM_A_TOKEN, TEAM_B_TOKEN], ackAfterMs?: number) {
+  function app(tokens: string[] = [TEAM_A_TOKEN, TEAM_B_TOKEN], ackAfterMs?: number, more: { tokenTeams?: CommandTokenTeams; mattermost?: MattermostApi; requestTimeoutMs?: number } = {}) {
     return commandRoutes({
-      ackAfterMs,
+      // Only the tests about acknowledging choose a short wait: a loaded machine must not turn an answer into an ack.
+      ackAfterMs: ackAfterMs ?? 30_000,
+      tokenTeams: more.tokenTeams,
+      requestTimeoutMs: more.requestTimeoutMs,
       db: tdb.db,
-      mattermost,
+      mattermost: more.mattermost ?? mattermost,
       config: {
         mattermost: { url: sim.url, botToken: sim.botToken, commandTokens: tokens },
         defaultLocale: "en",
@@ -102,8 +109,8 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     return Object.fromEntries(Object.entries(all).filter((e): e is [string, string] => e[1] !== undefined));
   }
 
-  function post(fields: Record<string, string | undefined>, tokens?: string[]) {
-    return app(tokens).request("/mattermost/command", {
+  function post(fields: Record<string, string | undefined>, tokens?: string[], routes = app(tokens)) {
+    return routes.request("/mattermost/command", {
       method: "POST",
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
       body: new URLSearchParams(form(fields)).toString(),
@@ -206,4 +213,155 @@ describe.each(databaseKinds)("POST /mattermost/command (%s)", (kind) => {
     const body = (await res.json()) as { text: string };
     expect(body.text).toContain("`/gl subscriptions list`");
   });
+
+  describe("trust", () => {
+    it("refuses a body over 64 KiB with 413 before parsing it, declared or streamed", async () => {
+      const padded = new URLSearchParams(form({ text: "subscriptions add team/app issues", padding: "x".repeat(COMMAND_MAX_BYTES) })).toString();
+      const declared = await app().request("/mattermost/command", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: padded,
+      });
+      expect(declared.status).toBe(413);
+      expect(((await declared.json()) as { response_type: string }).response_type).toBe("ephemeral");
+      // An endless body: a route that read it whole before parsing would never answer.
+      let cancelled = false;
+      const start = new TextEncoder().encode(`${new URLSearchParams(form({ text: "subscriptions add team/app issues" })).toString()}&padding=`);
+      const endless = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(start);
+        },
+        pull(controller) {
+          controller.enqueue(new TextEncoder().encode("x".repeat(16 * 1024)));
+        },
+        cancel() {
+          cancelled = true;
+        },
+      });
+      const streamed = await app().request("/mattermost/command", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: endless,
+        duplex: "half",
+      } as RequestInit);
+      expect(streamed.status).toBe(413);
+      expect(cancelled).toBe(true);
+      expect(await listSubscriptions(tdb.db, { channelId: channel.id })).toEqual([]);
+      expect(log.text()).not.toContain("slash command refused: unknown command token");
+    });
+
+    it("answers 408 when the body stops arriving", async () => {
+      const stalled = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("token="));
+        },
+      });
+      const res = await app(undefined, undefined, { requestTimeoutMs: 100 }).request("/mattermost/command", {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: stalled,
+        duplex: "half",
+      } as RequestInit);
+      expect(res.status).toBe(408);
+      expect(((await res.json()) as { response_type: string }).response_type).toBe("ephemeral");
+    });
+
+    it("refuses a <team_id>:<token> pair from another team with 401, and accepts it from its own", async () => {
+      const pairs = [`${teamA.id}:${TEAM_A_TOKEN}`, `${teamB.id}:${TEAM_B_TOKEN}`];
+      const wrongTeam = await post({ token: TEAM_A_TOKEN, team_id: teamB.id, team_domain: teamB.name }, pairs);
+      expect(wrongTeam.status).toBe(401);
+      expect(((await wrongTeam.json()) as { response_type: string }).response_type).toBe("ephemeral");
+      expect(log.text()).toContain("belongs to another team");
+      expect((await post({ token: TEAM_A_TOKEN }, pairs)).status).toBe(200);
+      expect((await post({ token: TEAM_B_TOKEN, team_id: teamB.id, team_domain: teamB.name }, pairs)).status).toBe(200);
+      expect((await post({ token: TEAM_B_TOKEN, team_id: "" }, pairs)).status).toBe(401);
+    });
+
+    it("binds a bare token to the first team that uses it, durably, and refuses it to every other team", async () => {
+      const prefix = uniquePrefix("cmdteam");
+      try {
+        const first = app([TEAM_A_TOKEN], undefined, { tokenTeams: redisCommandTokenTeams(redis, prefix) });
+        expect((await post({ token: TEAM_A_TOKEN }, undefined, first)).status).toBe(200);
+        expect(log.lines().filter((l) => String(l.msg).includes("bound to the first team"))).toMatchObject([{ level: 40, team_id: teamA.id }]);
+        expect((await post({ token: TEAM_A_TOKEN, team_id: teamB.id, team_domain: teamB.name }, undefined, first)).status).toBe(401);
+        // Another process (or a restart) reads the same binding.
+        const second = app([TEAM_A_TOKEN], undefined, { tokenTeams: redisCommandTokenTeams(redis, prefix) });
+        expect((await post({ token: TEAM_A_TOKEN, team_id: teamB.id, team_domain: teamB.name }, undefined, second)).status).toBe(401);
+        expect((await post({ token: TEAM_A_TOKEN }, undefined, second)).status).toBe(200);
+        expect(log.lines().filter((l) => String(l.msg).includes("bound to the first team"))).toHaveLength(1);
+        expect(await redis.keys(`${prefix}:*`)).toHaveLength(1);
+        expect((await redis.keys(`${prefix}:*`))[0]).not.toContain(TEAM_A_TOKEN);
+      } finally {
+        await dropPrefix(prefix);
+      }
+    });
+  });
+
+  describe("personal replies", () => {
+    beforeEach(() => {
+      gitlab.addMergeRequest({ project: "team/app", iid: 100 + seq, title: `Review me ${seq}`, author: gAdmin, reviewers: [gAdmin] });
+    });
+
+    it("answers /gitlab todo ephemerally at once", async () => {
+      const res = await post({ text: "todo" });
+      const body = (await res.json()) as { response_type: string; text: string };
+      expect(body.text).toContain(`Review me ${seq}`);
+      expect(body.response_type).toBe("ephemeral");
+    });
+
+    it("answers /gitlab todo ephemerally through response_url when GitLab is slow", async () => {
+      gitlab.delayNext({ path: /^\/api\/v4\//, ms: 500, times: 4 });
+      const before = sim.commandResponses.length;
+      const res = await post({ text: "todo", response_url: sim.commandResponseUrl() }, undefined, app(undefined, 50));
+      expect(((await res.json()) as { text: string }).text).toContain("Working on it");
+      await waitFor(() => sim.commandResponses.length > before, 5000, "the response through response_url");
+      expect(sim.commandResponses.at(-1)).toMatchObject({ body: { response_type: "ephemeral", text: expect.stringContaining(`Review me ${seq}`) } });
+    });
+
+    it("finishes through response_url when Mattermost is served from a sub-path", async () => {
+      const proxy = await subPathProxy(sim.url, "/mattermost");
+      try {
+        const underSubPath = createMattermostClient(`${proxy.url}/mattermost`, sim.botToken);
+        const hook = new URL(sim.commandResponseUrl());
+        gitlab.delayNext({ path: /^\/api\/v4\//, ms: 400, times: 4 });
+        const before = sim.commandResponses.length;
+        await post({ text: "todo", response_url: `${proxy.url}/mattermost${hook.pathname}` }, undefined, app(undefined, 50, { mattermost: underSubPath }));
+        await waitFor(() => sim.commandResponses.length > before, 5000, "the response through the sub-path");
+        expect(sim.commandResponses.at(-1)).toMatchObject({ body: { response_type: "ephemeral" } });
+        // A hook outside the server's sub-path is not the server's.
+        gitlab.delayNext({ path: /^\/api\/v4\//, ms: 400, times: 4 });
+        const outside = new URL(sim.commandResponseUrl());
+        await post({ text: "todo", response_url: `${proxy.url}${outside.pathname}` }, undefined, app(undefined, 50, { mattermost: underSubPath }));
+        await waitFor(() => log.text().includes("could not be sent through response_url"), 5000, "the refusal in the log");
+        expect(proxy.paths.filter((p) => !p.startsWith("/mattermost/"))).toEqual([]);
+      } finally {
+        await proxy.close();
+      }
+    });
+  });
 });
+
+/** Mattermost behind a reverse proxy at `base` (as https://example.com/mattermost): strips it and forwards. */
+async function subPathProxy(target: string, base: string): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {
+  const to = new URL(target);
+  const paths: string[] = [];
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    paths.push(path);
+    if (!path.startsWith(`${base}/`)) {
+      res.writeHead(404).end();
+      return;
+    }
+    const forward = httpRequest({ host: to.hostname, port: to.port, method: req.method, path: path.slice(base.length), headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(forward);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    paths,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
