@@ -58,6 +58,8 @@ for (const role of bot) {
   if (service.environment?.ROLE !== role) problems.push(`${role}: ROLE is not ${role}`);
   if (!/^postgres(ql)?:\/\/[^@]+@postgres:5432\//.test(service.environment?.DATABASE_URL ?? "")) problems.push(`${role}: DATABASE_URL does not point at the postgres service`);
   if (service.environment?.REDIS_URL !== "redis://redis:6379") problems.push(`${role}: REDIS_URL does not point at the redis service`);
+  const metricsPort = service.environment?.METRICS_PORT;
+  if (metricsPort && !(service.expose ?? []).map(String).includes(String(metricsPort))) problems.push(`${role}: METRICS_PORT ${metricsPort} is not exposed`);
   const envFiles = [service.env_file].flat();
   if (!envFiles.includes(".env")) problems.push(`${role}: env_file is not .env`);
 }

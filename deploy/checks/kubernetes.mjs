@@ -107,12 +107,25 @@ for (const d of deployments) {
       if (c.livenessProbe?.httpGet?.path !== "/healthz") problems.push(`${where}: liveness probe is not GET /healthz`);
       if (c.readinessProbe?.httpGet?.path !== "/readyz") problems.push(`${where}: readiness probe is not GET /readyz`);
     } else if (role === "worker") {
-      if (c.livenessProbe?.httpGet || c.readinessProbe?.httpGet) problems.push(`${where}: a worker serves no HTTP, so HTTP probes would always fail`);
+      if (c.livenessProbe?.httpGet || c.readinessProbe?.httpGet) problems.push(`${where}: a worker serves no /healthz or /readyz, so those probes would always fail`);
     } else problems.push(`${where}: ROLE is neither web nor worker`);
   }
 }
+// Prometheus scrapes the port the annotation names: the bot's METRICS_PORT (else PORT), declared on the pod.
+const settings = byKind("ConfigMap").find((c) => c.metadata.name === "gitlab-mattermost-bot-config")?.data ?? {};
+const metricsPort = Number(settings.METRICS_PORT || settings.PORT || 8080);
+for (const d of deployments) {
+  const scraped = d.spec.template.metadata?.annotations?.["prometheus.io/port"];
+  const declared = d.spec.template.spec.containers.flatMap((c) => c.ports ?? []);
+  if (scraped === undefined) problems.push(`Deployment/${d.metadata.name}: no prometheus.io/port annotation`);
+  else if (Number(scraped) !== metricsPort) problems.push(`Deployment/${d.metadata.name}: Prometheus would scrape ${scraped}, the bot serves /metrics on ${metricsPort}`);
+  else if (!declared.some((p) => p.containerPort === metricsPort)) problems.push(`Deployment/${d.metadata.name}: metrics port ${metricsPort} is not a container port`);
+}
 const podsOf = (selector) => deployments.filter((d) => matches(selector, d.spec.template.metadata?.labels));
-for (const s of byKind("Service")) if (podsOf(s.spec.selector).length === 0) problems.push(`Service/${s.metadata.name}: selects no pods of the base`);
+for (const s of byKind("Service")) {
+  if (podsOf(s.spec.selector).length === 0) problems.push(`Service/${s.metadata.name}: selects no pods of the base`);
+  if (settings.METRICS_PORT && s.spec.ports.some((p) => p.targetPort === "metrics" || Number(p.targetPort) === metricsPort)) problems.push(`Service/${s.metadata.name}: exposes the metrics port`);
+}
 for (const p of byKind("PodDisruptionBudget")) if (podsOf(p.spec.selector?.matchLabels).length === 0) problems.push(`PodDisruptionBudget/${p.metadata.name}: selects no pods of the base`);
 for (const h of byKind("HorizontalPodAutoscaler")) {
   const target = h.spec.scaleTargetRef;
