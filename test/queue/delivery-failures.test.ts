@@ -164,6 +164,27 @@ describe("delivery failures", () => {
   });
 });
 
+describe("events queue and a payload no handler can read", () => {
+  it("fails it at once, whatever the retry budget", async () => {
+    const prefix = uniquePrefix("events-bad");
+    const t = await createTestDatabase("sqlite");
+    const connection = workerConnection(redisUrl);
+    const { events, deliveries } = openQueues(connection, prefix, { retryBaseMs: 20 });
+    const worker = startEventsWorker({ db: t.db, defaultLocale: "en", ignoredUsernames: [], connection, prefix, deliveries, logger: silent });
+    try {
+      await events.add("push", { kind: "push", eventHeader: "Push Hook", receivedAt: Date.now(), body: JSON.stringify({ object_kind: "push", ref: "refs/heads/x" }) }, { jobId: "wh-unreadable" });
+      await waitFor(async () => (await (await events.getJob("wh-unreadable"))?.getState()) === "failed", 10_000, "the job to fail");
+      expect((await events.getJob("wh-unreadable"))?.attemptsMade).toBe(1);
+    } finally {
+      await worker.close();
+      await Promise.all([events.close(), deliveries.close()]);
+      connection.disconnect();
+      await dropPrefix(prefix);
+      await t.drop();
+    }
+  });
+});
+
 describe.runIf(postgresAvailable)("events queue while the database is away", () => {
   const prefix = uniquePrefix("events-db");
   let t: TestDatabase;
