@@ -7,10 +7,10 @@
 // user is told how to reconnect. Tokens are decrypted only here and never logged. Each ciphertext is bound
 // to its user and column (src/crypto.ts); a row still in the older unbound format is rewritten bound when
 // it is first read.
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import { userLinkBinding, type TokenCipher } from "../crypto.js";
 import type { Logger } from "../logger.js";
+import { tryLock, type HeldLock } from "../redis-lock.js";
 import type { Db } from "../store/db.js";
 import { deleteUserLinkIf, findUserLink, replaceUserTokens, saveUserLink, type UserLink } from "../store/user-links.js";
 import { GitlabOAuthError, type GitlabOAuth, type TokenSet } from "./oauth.js";
@@ -66,7 +66,6 @@ export interface GitlabTokens {
   revokeIssued(tokens: Pick<TokenSet, "accessToken" | "refreshToken">): Promise<boolean>;
 }
 
-const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -120,11 +119,9 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
   }
 
   async function withLock<T>(userId: string, whileWaiting: () => Promise<T | undefined>, work: () => Promise<T>): Promise<T> {
-    const key = lockKey(userId);
-    const owner = randomBytes(16).toString("hex");
     const deadline = Date.now() + lockWait;
-    for (;;) {
-      if ((await redis.set(key, owner, "PX", lockTtl, "NX")) === "OK") break;
+    let lock: HeldLock | undefined;
+    while (!(lock = await tryLock(redis, lockKey(userId), lockTtl))) {
       // Another process is refreshing: its result lands in the database.
       const done = await whileWaiting();
       if (done !== undefined) return done;
@@ -136,7 +133,7 @@ export function createGitlabTokens(deps: GitlabTokensDeps): GitlabTokens {
     try {
       return await work();
     } finally {
-      await redis.eval(RELEASE_LOCK, 1, key, owner).catch((error: Error) => logger.warn({ err: error.message }, "could not release a GitLab refresh lock"));
+      await lock.release().catch((error: Error) => logger.warn({ err: error.message }, "could not release a GitLab refresh lock"));
     }
   }
 

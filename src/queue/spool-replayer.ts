@@ -4,10 +4,10 @@
 // the spool, so rows are queued once and in arrival order; should the lock lapse mid-batch, the
 // queue's deduplication by delivery id still queues each webhook once. A row is deleted only after
 // its job was added.
-import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
+import { tryLock } from "../redis-lock.js";
 import type { Db } from "../store/db.js";
 import { countSpooled, deleteSpooled, oldestSpooled, type SpooledWebhook } from "../store/webhook-spool.js";
 import { enqueueEvent } from "./accept-event.js";
@@ -39,7 +39,6 @@ export interface SpoolReplayer {
 
 // Far longer than a batch takes (each add is bounded by the producer's command timeout).
 const LOCK_TTL_MS = 30_000;
-const RELEASE_LOCK = `if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end`;
 
 function jobDataOf(webhook: SpooledWebhook): EventJobData {
   return { kind: webhook.kind, eventHeader: webhook.eventHeader, receivedAt: webhook.receivedAt, body: webhook.body };
@@ -52,8 +51,8 @@ export function spoolReplayer(deps: Omit<SpoolReplayerDeps, "logger" | "metrics"
 
   async function replayBatch(): Promise<number> {
     if (redis.status !== "ready") return 0;
-    const owner = randomBytes(16).toString("hex");
-    if ((await redis.set(lockKey, owner, "PX", LOCK_TTL_MS, "NX")) !== "OK") return 0;
+    const lock = await tryLock(redis, lockKey, LOCK_TTL_MS);
+    if (!lock) return 0;
     const queued: string[] = [];
     try {
       for (const webhook of await oldestSpooled(db, batchSize)) {
@@ -64,7 +63,7 @@ export function spoolReplayer(deps: Omit<SpoolReplayerDeps, "logger" | "metrics"
       try {
         await deleteSpooled(db, queued);
       } finally {
-        await redis.eval(RELEASE_LOCK, 1, lockKey, owner).catch(() => {
+        await lock.release().catch(() => {
           // It lapses by itself.
         });
       }
