@@ -60,6 +60,9 @@ for (const role of bot) {
   if (service.environment?.REDIS_URL !== "redis://redis:6379") problems.push(`${role}: REDIS_URL does not point at the redis service`);
   const metricsPort = service.environment?.METRICS_PORT;
   if (metricsPort && !(service.expose ?? []).map(String).includes(String(metricsPort))) problems.push(`${role}: METRICS_PORT ${metricsPort} is not exposed`);
+  const probe = [service.healthcheck?.test ?? []].flat().join(" ");
+  const probed = /127\.0\.0\.1:(\d+)\//.exec(probe)?.[1];
+  if (probed && probed !== String(metricsPort) && probed !== String(service.environment?.PORT)) problems.push(`${role}: healthcheck asks port ${probed}, which the bot does not serve`);
   const envFiles = [service.env_file].flat();
   if (!envFiles.includes(".env")) problems.push(`${role}: env_file is not .env`);
 }
