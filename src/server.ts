@@ -39,7 +39,7 @@ export function createApp(deps: AppDeps): Hono {
   );
   const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
   const tokenTeams = redisCommandTokenTeams(redis, config.queuePrefix);
-  app.route("/", commandRoutes({ db, mattermost, config, logger, gitlab, people: deps.people, tokenTeams }));
+  app.route("/", commandRoutes({ db, mattermost, config, logger, metrics, gitlab, people: deps.people, tokenTeams }));
   app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));

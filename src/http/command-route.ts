@@ -7,6 +7,7 @@ import type { CommandReply } from "../../commands/types.js";
 import { parseCommandToken, type CommandTokenEntry, type Config } from "../config.js";
 import type { GitlabAccountsSetup } from "../gitlab/accounts.js";
 import type { Logger } from "../logger.js";
+import type { Metrics } from "../metrics.js";
 import type { MattermostApi } from "../mattermost/client.js";
 import type { PeopleServices } from "../people/services.js";
 import type { Db } from "../store/db.js";
@@ -25,6 +26,8 @@ export interface CommandRouteDeps {
   gitlab?: GitlabAccountsSetup;
   /** The personal side (profiles, reminder schedules), for `/gitlab settings` and `/gitlab todo`. */
   people?: PeopleServices;
+  /** Counts what commands do on GitLab (the audit counter). */
+  metrics?: Metrics;
   /** Which team each bare command token belongs to (default: remembered by this process only). */
   tokenTeams?: CommandTokenTeams;
   /** For tests: how long before a slow command is acknowledged (default 1.5 s). */
@@ -157,6 +160,7 @@ export function commandRoutes(deps: CommandRouteDeps): Hono<CommandEnv> {
       trigger,
       gitlab: deps.gitlab,
       people: deps.people,
+      metrics: deps.metrics,
     });
     // Bolt's "ack, then respond": Mattermost gives up on a slash command after a few seconds, so
     // work that is not done quickly is acknowledged now and finished through response_url.
