@@ -1,8 +1,8 @@
 // The feature list of a subscription (SPEC.md "Features for subscriptions add"): parsed once into a
 // filter, stored back as a normalised string so `subscriptions list` shows what is in force.
-import picomatch from "picomatch";
 import { LOCALES, type Locale } from "../config.js";
 import { DEFAULT_FEATURES, FEATURES, type Feature } from "../notification.js";
+import { compileGlob, GLOB_MAX_CHARS, GLOB_MAX_STARS, globProblem, type GlobProblem } from "../text/glob.js";
 
 export interface SubscriptionFilter {
   features: ReadonlySet<Feature>;
@@ -49,7 +49,37 @@ function unquote(value: string): string {
   return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
 }
 
+/** Why a new subscription may not use a branch glob: each limit keeps matching cheap or its meaning plain. */
+function globRefusal(glob: string, problem: GlobProblem): string {
+  const shown = glob.length > 40 ? `${glob.slice(0, 40)}…` : glob;
+  switch (problem) {
+    case "too_long":
+      return `branch:${shown} is too long: a branch glob has at most ${GLOB_MAX_CHARS} characters`;
+    case "too_many_stars":
+      return `branch:${shown} has too many "*": a branch glob has at most ${GLOB_MAX_STARS}`;
+    case "extglob":
+      return `branch:${shown} uses an extglob (@( ), !( ), +( ), *( ) or ?( )): branch globs have only *, **, ? and [ ]`;
+    case "braces":
+      return `branch:${shown} uses braces { }: name each branch in its own filter instead, e.g. branch:main branch:develop`;
+    case "posix_class":
+      return `branch:${shown} uses a [:class:]: list the characters instead, e.g. [a-z0-9]`;
+  }
+}
+
+/** Parses the features of a new subscription; a mistake throws a FeatureError saying what to write. */
 export function parseFeatures(text: string | undefined): SubscriptionFilter {
+  return parse(text, true);
+}
+
+/**
+ * Parses features already stored. Branch globs stored before their limits existed are kept: the
+ * matcher is linear for any glob, so they cost no more than a long branch name.
+ */
+export function parseStoredFeatures(text: string | undefined): SubscriptionFilter {
+  return parse(text, false);
+}
+
+function parse(text: string | undefined, limitGlobs: boolean): SubscriptionFilter {
   const features = new Set<Feature>();
   const labels: string[] = [];
   const branches: string[] = [];
@@ -73,6 +103,8 @@ export function parseFeatures(text: string | undefined): SubscriptionFilter {
     } else if (lower.startsWith("branch:")) {
       const glob = unquote(token.slice("branch:".length)).trim();
       if (!glob) throw new FeatureError("branch: needs a branch name or glob, e.g. branch:main or branch:release/*");
+      const problem = limitGlobs ? globProblem(glob) : undefined;
+      if (problem) throw new FeatureError(globRefusal(glob, problem));
       branches.push(glob);
     } else if (lower.startsWith("lang:")) {
       const value = token.slice("lang:".length);
@@ -115,7 +147,8 @@ export function branchMatches(
     if (glob === "protected") return info.protectedBranch ?? (info.defaultBranch !== undefined && branch === info.defaultBranch);
     let match = matcherCache.get(glob);
     if (!match) {
-      match = picomatch(glob, { dot: true });
+      match = compileGlob(glob);
+      if (matcherCache.size > 10_000) matcherCache.clear();
       matcherCache.set(glob, match);
     }
     return match(branch);

@@ -2,7 +2,7 @@
 // event's project path and its ancestor groups.
 import type { Feature, Notification } from "../notification.js";
 import type { Subscription } from "../store/subscriptions.js";
-import { branchMatches, labelsMatch, parseFeatures, type SubscriptionFilter } from "./features.js";
+import { branchMatches, labelsMatch, parseStoredFeatures, type SubscriptionFilter } from "./features.js";
 
 /** "a/b/c" -> ["a/b/c", "a/b", "a"]: a group subscription covers every project below it. */
 export function ancestorPaths(projectPath: string): string[] {
@@ -23,7 +23,7 @@ const filterCache = new Map<string, SubscriptionFilter>();
 export function filterOf(subscription: Pick<Subscription, "features">): SubscriptionFilter {
   let filter = filterCache.get(subscription.features);
   if (!filter) {
-    filter = parseFeatures(subscription.features);
+    filter = parseStoredFeatures(subscription.features);
     if (filterCache.size > 10_000) filterCache.clear();
     filterCache.set(subscription.features, filter);
   }
