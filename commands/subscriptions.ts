@@ -68,7 +68,7 @@ function roleName(locale: Locale, level: number): string {
 }
 
 /**
- * Who may subscribe (issue 4, item 3): the person's connected GitLab account must see the project or
+ * Who may subscribe: the person's connected GitLab account must see the project or
  * group with Reporter or above, and a private or internal one goes only to a private channel unless
  * ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. Returns what GitLab said, to be stored with the subscription.
  * Refusals are written in the person's language.

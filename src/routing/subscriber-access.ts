@@ -1,4 +1,4 @@
-// Whether a subscription's subscriber still may see what it posts (issue 4, item 3): the person whose
+// Whether a subscription's subscriber still may see what it posts: the person whose
 // GitLab account vouched for a subscription (`created_by`) must stay connected and keep Reporter or
 // above on the subscribed path, or events of non-public projects stop reaching that channel. GitLab is
 // asked at most once per subscription every `freshMs` (the answer is kept in Redis, shared by every

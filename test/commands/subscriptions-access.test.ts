@@ -1,4 +1,4 @@
-// Who may subscribe (issue 4, item 3): a connected GitLab account that GitLab says has Reporter or
+// Who may subscribe: a connected GitLab account that GitLab says has Reporter or
 // above on the project or group; a private or internal one only in a private channel unless
 // ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. Against the GitLab and Mattermost simulators.
 import { Redis } from "ioredis";

@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from "kysely";
 
 /**
- * Who may subscribe (issue 4, item 3): a subscription made through `/gitlab subscriptions add` records
+ * Who may subscribe: a subscription made through `/gitlab subscriptions add` records
  * what GitLab said when its subscriber (created_by, a Mattermost user id) added it: whether the path is
  * a project or a group and its visibility. Null for subscriptions made before, or by the admin CLI.
  */

@@ -1,7 +1,7 @@
 import type { Kysely, Migration } from "kysely";
 
 /**
- * Personal notifications (issue 4, items 4-6):
+ * Personal notifications:
  * - merge_request_people: who a merge request concerns (author, assignees, reviewers), as its latest
  *   event said, for events whose payload does not say (pipelines, comments);
  * - digest_items: direct messages held for a user whose digest is on, until their digest is sent.
