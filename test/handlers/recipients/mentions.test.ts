@@ -24,6 +24,8 @@ describe("mentionedUsernames", () => {
     ["a lone ` backtick @open and a lone `` pair @pair", ["open", "pair"]],
     ["`span\n\n@after_blank_line`", ["after_blank_line"]],
     ["```js `x`\n@not_a_fence", ["not_a_fence"]],
+    ["```\r\n@crlf_code\r\n```\r\n@crlf", ["crlf"]],
+    ["```\n    ```\n@still_code", []],
     ["<CODE class=x>@upper</Code> <pre>\n\n@in_pre\n</pre> <code>@unclosed", ["unclosed"]],
   ])("%j", (text, names) => {
     expect(mentionedUsernames(text)).toEqual(names);
