@@ -4,6 +4,7 @@ import { connect } from "./connect.js";
 import { disconnect } from "./disconnect.js";
 import { t } from "../src/i18n/index.js";
 import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
+import { issueCommands } from "./issue.js";
 import { localeOf } from "./locale.js";
 import { me } from "./me.js";
 import { enforceRequirements } from "./requirements.js";
@@ -22,6 +23,7 @@ export const commands: readonly Command[] = [
   me,
   todo,
   settingsCommand,
+  ...issueCommands,
 ];
 
 assertUniqueNames(commands);

@@ -44,6 +44,14 @@ export interface PostPatch {
 
 export type ChannelInfo = Pick<Channel, "id" | "type" | "team_id" | "name" | "display_name">;
 export type UserInfo = Pick<UserProfile, "id" | "username" | "roles" | "locale" | "timezone">;
+export type PostInfo = Pick<Post, "id" | "channel_id" | "user_id" | "message" | "root_id">;
+
+/** Mattermost ids are 26 characters of [a-z0-9]. */
+function isMattermostId(text: string): boolean {
+  if (text.length !== 26) return false;
+  for (const ch of text) if (!((ch >= "a" && ch <= "z") || (ch >= "0" && ch <= "9"))) return false;
+  return true;
+}
 
 /** What the rest of the bot may ask of Mattermost. */
 export interface MattermostApi {
@@ -54,6 +62,13 @@ export interface MattermostApi {
   /** The user's membership of the channel, or undefined when they are not a member. */
   getChannelMember(channelId: string, userId: string): Promise<Pick<ChannelMembership, "roles" | "scheme_admin"> | undefined>;
   getUser(userId: string): Promise<UserInfo>;
+  /** A post as the bot may read it, or undefined when it does not exist or the bot cannot read it. */
+  getPost(postId: string): Promise<PostInfo | undefined>;
+  /**
+   * The post id a permalink of this server names (`<server>/<team>/pl/<post_id>`), else undefined:
+   * only this server's links, as for response URLs.
+   */
+  permalinkPostId(permalink: string): string | undefined;
   /** Posts of a channel created or changed since a time (ms), newest first. */
   getPostsSince(channelId: string, since: number): Promise<Pick<Post, "id" | "props" | "root_id">[]>;
   /** The direct-message channel of two users (made when it does not exist yet). */
@@ -135,6 +150,25 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     },
     async getUser(userId) {
       return (await call<UserProfile>("get", client.getUserRoute(userId))).data;
+    },
+    async getPost(postId) {
+      try {
+        return (await call<Post>("get", client.getPostRoute(postId))).data;
+      } catch (error) {
+        if (error instanceof MattermostError && (error.status === 404 || error.status === 403)) return undefined;
+        throw error;
+      }
+    },
+    permalinkPostId(permalink) {
+      if (permalink.length > 2048 || !URL.canParse(permalink)) return undefined;
+      const link = new URL(permalink);
+      const server = new URL(url);
+      const base = `${server.pathname.replace(/\/+$/, "")}/`;
+      if (link.origin !== server.origin || !link.pathname.startsWith(base)) return undefined;
+      // <team>/pl/<post_id>, a trailing slash tolerated
+      const [team, pl, postId, ...more] = link.pathname.slice(base.length).split("/");
+      if (!team || pl !== "pl" || postId === undefined || !isMattermostId(postId) || more.some((m) => m !== "")) return undefined;
+      return postId;
     },
     async respondToCommand(responseUrl, reply) {
       let target: URL;

@@ -51,6 +51,22 @@ export interface GitlabSimRequest {
   userId?: number;
 }
 
+/** An issue as the sim holds it (see `GitlabSim.issue`). */
+export interface SimIssue {
+  project: string;
+  iid: number;
+  title: string;
+  state: string;
+  description: string;
+  labels: string[];
+  confidential: boolean;
+  authorId: number;
+  assigneeIds: number[];
+  /** Where the issue was moved to, if it was. */
+  movedTo?: { project: string; iid: number };
+  notes: { body: string; authorId: number }[];
+}
+
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
@@ -92,6 +108,12 @@ export interface GitlabSim {
   addIssue(i: { project: string; iid: number; title: string; author: GitlabSimUser; assignees?: GitlabSimUser[]; state?: string }): void;
   /** A to-do of `user` about a merge request or issue added before (state "pending" unless said). */
   addTodo(user: GitlabSimUser, t: { project: string; target: "MergeRequest" | "Issue"; iid: number; action: string; author: GitlabSimUser; state?: "pending" | "done" }): void;
+  /** Who may use a project's issues: everyone who sees it (default), only its members, or nobody. */
+  setIssuesAccess(path: string, access: "enabled" | "private" | "disabled"): void;
+  /** Makes an issue added before confidential. */
+  setIssueConfidential(project: string, iid: number): void;
+  /** An issue as GitLab holds it now (made by addIssue or through the API), with its comments. */
+  issue(project: string, iid: number): SimIssue | undefined;
   /** The next matching request(s) get this status and body instead of an answer. */
   failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number; headers?: Record<string, string> }): void;
   /** The next matching request(s) are answered after `ms`. */
@@ -410,7 +432,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     return { status: 200, body: {} };
   }
 
-  function apiEndpoint(req: IncomingMessage, segments: string[], record: GitlabSimRequest): Answer | undefined {
+  function apiEndpoint(req: IncomingMessage, segments: string[], record: GitlabSimRequest, raw: string): Answer | undefined {
     const auth = req.headers.authorization ?? "";
     const bearer = auth.startsWith("Bearer ") ? auth.slice(7) : undefined;
     const token = bearer ? byAccess.get(bearer) : undefined;
@@ -419,6 +441,8 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     if (expired(token)) return { status: 401, body: { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." } };
     const me = users.get(token.userId)!;
     record.userId = me.id;
+    const issuesAnswer = issuesApi(req, segments, me, raw);
+    if (issuesAnswer) return issuesAnswer;
     const [resource, id, sub, all, memberId] = segments;
     if (req.method !== "GET") return undefined;
     if (resource === "user" && id === undefined) return { status: 200, body: userJson(me, true) };
@@ -529,6 +553,135 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     return page(rows.map(workJson), query, resource);
   }
 
+  // ---- Issues API (the `/gitlab issue` commands) ----
+  // GET and POST /projects/:id/issues (search, state; title, description, labels, assignee_ids,
+  // confidential), GET and PUT /projects/:id/issues/:iid (state_event), POST .../notes (body), POST
+  // .../move (to_project_id), GET /users?username=. Issues live in `work` (so /issues lists see them);
+  // what only these endpoints need sits beside them in `issueExtras`. Rules from GitLab's permissions
+  // page and API: whoever sees a public or internal project reads and creates issues and comments (a
+  // private one: its members), unless `setIssuesAccess` keeps issues to members (create 403, read 404);
+  // a confidential issue is 404 to all but Reporter and above, its author and its assignees; closing and
+  // reopening need Reporter and above, the author or an assignee (403); moving needs Reporter and above
+  // in both projects (400 with MoveService's sentence, as GitLab answers).
+  interface IssueExtras {
+    description: string;
+    labels: string[];
+    confidential: boolean;
+    movedToId: number | null;
+    notes: { id: number; body: string; authorId: number }[];
+  }
+  const issueExtras = new WeakMap<WorkRecord, IssueExtras>();
+  const issuesAccess = new Map<number, "enabled" | "private" | "disabled">();
+
+  function extrasOf(w: WorkRecord): IssueExtras {
+    let extras = issueExtras.get(w);
+    if (!extras) {
+      extras = { description: "", labels: [], confidential: false, movedToId: null, notes: [] };
+      issueExtras.set(w, extras);
+    }
+    return extras;
+  }
+
+  function findIssue(project: string, iid: number): WorkRecord | undefined {
+    return work.find((w) => w.kind === "Issue" && w.project.toLowerCase() === project.toLowerCase() && w.iid === iid);
+  }
+
+  function issuesOpenTo(ns: Namespace, me: GitlabSimUser): boolean {
+    if (!canSee(ns, me)) return false;
+    const access = issuesAccess.get(ns.id) ?? "enabled";
+    if (access === "disabled") return false;
+    return access === "enabled" || me.isAdmin || effectiveLevel(ns, me.id) >= 10;
+  }
+
+  function canReadIssue(ns: Namespace, w: WorkRecord, me: GitlabSimUser): boolean {
+    if (!issuesOpenTo(ns, me)) return false;
+    if (!extrasOf(w).confidential) return true;
+    return me.isAdmin || effectiveLevel(ns, me.id) >= 20 || w.authorId === me.id || w.assigneeIds.includes(me.id);
+  }
+
+  function issueJson(w: WorkRecord): Record<string, unknown> {
+    const extras = extrasOf(w);
+    return { ...workJson(w), description: extras.description, labels: extras.labels, confidential: extras.confidential, moved_to_id: extras.movedToId, user_notes_count: extras.notes.length };
+  }
+
+  function newIssue(ns: Namespace, from: { title: string; authorId: number; assigneeIds: number[] }, extras: Omit<IssueExtras, "movedToId" | "notes">): WorkRecord {
+    const iid = Math.max(0, ...work.filter((w) => w.kind === "Issue" && w.project.toLowerCase() === ns.path.toLowerCase()).map((w) => w.iid)) + 1;
+    const w: WorkRecord = { id: nextWorkId++, kind: "Issue", project: ns.path, iid, title: from.title, authorId: from.authorId, reviewerIds: [], assigneeIds: from.assigneeIds, state: "opened", createdAt: new Date(now()).toISOString() };
+    work.push(w);
+    issueExtras.set(w, { ...extras, movedToId: null, notes: [] });
+    return w;
+  }
+
+  function issuesApi(req: IncomingMessage, segments: string[], me: GitlabSimUser, raw: string): Answer | undefined {
+    const method = req.method ?? "GET";
+    const query = new URL(req.url ?? "/", "http://sim").searchParams;
+    if (segments.length === 1 && segments[0] === "users" && method === "GET" && query.has("username")) {
+      const name = (query.get("username") ?? "").toLowerCase();
+      return page([...users.values()].filter((u) => u.username.toLowerCase() === name).map((u) => userJson(u, false)), query, "users");
+    }
+    const [resource, projectId, issues, iidText, action] = segments;
+    if (resource !== "projects" || projectId === undefined || issues !== "issues" || segments.length > 5) return undefined;
+    const ns = findNamespace("project", projectId);
+    if (!ns || !canSee(ns, me)) return { status: 404, body: { message: "404 Project Not Found" } };
+    const body = parseBody(req, raw);
+    const forbidden: Answer = { status: 403, body: { message: "403 Forbidden" } };
+    const notFound: Answer = { status: 404, body: { message: "404 Not found" } };
+    if (iidText === undefined) {
+      if (method === "GET") {
+        const search = (query.get("search") ?? "").toLowerCase();
+        const state = query.get("state") ?? "all";
+        const rows = work
+          .filter((w) => w.kind === "Issue" && w.project.toLowerCase() === ns.path.toLowerCase() && canReadIssue(ns, w, me))
+          .filter((w) => state === "all" || w.state === state)
+          .filter((w) => search === "" || w.title.toLowerCase().includes(search) || extrasOf(w).description.toLowerCase().includes(search))
+          .sort((a, b) => b.id - a.id);
+        return page(rows.map(issueJson), query, `projects/${ns.id}/issues`);
+      }
+      if (method !== "POST") return undefined;
+      if (!issuesOpenTo(ns, me)) return forbidden;
+      const title = body.title ?? "";
+      if (title.trim() === "") return { status: 400, body: { error: "title is missing" } };
+      if ([...title].length > 255) return { status: 400, body: { message: { title: ["is too long (maximum is 255 characters)"] } } };
+      const assigneeIds = (body.assignee_ids ?? "").split(",").filter((s) => /^\d+$/.test(s)).map(Number).filter((id) => users.has(id));
+      const labels = (body.labels ?? "").split(",").map((l) => l.trim()).filter((l) => l !== "");
+      const created = newIssue(ns, { title, authorId: me.id, assigneeIds }, { description: body.description ?? "", labels, confidential: body.confidential === "true" });
+      return { status: 201, body: issueJson(created) };
+    }
+    const w = /^\d+$/.test(iidText) ? findIssue(ns.path, Number(iidText)) : undefined;
+    if (!w || !canReadIssue(ns, w, me)) return notFound;
+    const extras = extrasOf(w);
+    if (action === undefined) {
+      if (method === "GET") return { status: 200, body: issueJson(w) };
+      if (method !== "PUT") return undefined;
+      if (!(me.isAdmin || effectiveLevel(ns, me.id) >= 20 || w.authorId === me.id || w.assigneeIds.includes(me.id))) return forbidden;
+      if (body.state_event === "close") w.state = "closed";
+      if (body.state_event === "reopen") w.state = "opened";
+      return { status: 200, body: issueJson(w) };
+    }
+    if (action === "notes" && method === "POST") {
+      const text = body.body ?? "";
+      if (text.trim() === "") return { status: 400, body: { error: "body is missing" } };
+      const note = { id: nextWorkId++, body: text, authorId: me.id };
+      extras.notes.push(note);
+      const at = new Date(now()).toISOString();
+      const noteJson = { id: note.id, type: null, body: text, author: userJson(me, false), created_at: at, updated_at: at, system: false, noteable_id: w.id, noteable_type: "Issue", noteable_iid: w.iid, project_id: ns.id, resolvable: false, confidential: false, internal: false };
+      return { status: 201, body: noteJson };
+    }
+    if (action === "move" && method === "POST") {
+      const target = findNamespace("project", body.to_project_id ?? "");
+      if (!target || !canSee(target, me)) return { status: 404, body: { message: "404 Project Not Found" } };
+      if (target.id === ns.id) return { status: 400, body: { message: "Cannot move issue to project it originates from!" } };
+      const admin = (n: Namespace) => me.isAdmin || effectiveLevel(n, me.id) >= 20;
+      if (extras.movedToId !== null || !admin(ns) || !admin(target)) return { status: 400, body: { message: "Cannot move issue due to insufficient permissions!" } };
+      const moved = newIssue(target, w, { description: extras.description, labels: extras.labels, confidential: extras.confidential });
+      w.state = "closed";
+      extras.movedToId = moved.id;
+      return { status: 201, body: issueJson(moved) };
+    }
+    return undefined;
+  }
+  // ---- end of the Issues API ----
+
   function send(res: ServerResponse, a: Answer): void {
     if (a.location) {
       res.writeHead(a.status, { Location: a.location, "Content-Length": 0 });
@@ -588,7 +741,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     } else if (path.startsWith("/api/v4/")) {
       // Split before decoding: a project path is one segment, its slashes encoded as %2F.
       const segments = path.slice("/api/v4/".length).split("/").map((s) => decodeURIComponent(s));
-      answer = apiEndpoint(req, segments, record);
+      answer = apiEndpoint(req, segments, record, raw);
     }
     if (!answer) {
       unhandled.push(`${method} ${path}`);
@@ -708,6 +861,33 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
       const target = work.find((w) => w.kind === t.target && w.project.toLowerCase() === t.project.toLowerCase() && w.iid === t.iid);
       if (!target) throw new Error(`gitlab-sim: no ${t.target} ${t.project} ${t.iid}`);
       todos.push({ id: nextWorkId++, userId: user.id, work: target, action: t.action, authorId: t.author.id, state: t.state ?? "pending", createdAt: new Date(now()).toISOString() });
+    },
+    setIssuesAccess(path, access) {
+      issuesAccess.set(namespace(path).id, access);
+    },
+    setIssueConfidential(project, iid) {
+      const w = findIssue(project, iid);
+      if (!w) throw new Error(`gitlab-sim: no issue ${project}#${iid}`);
+      extrasOf(w).confidential = true;
+    },
+    issue(project, iid) {
+      const w = findIssue(project, iid);
+      if (!w) return undefined;
+      const extras = extrasOf(w);
+      const moved = extras.movedToId === null ? undefined : work.find((x) => x.id === extras.movedToId);
+      return {
+        project: w.project,
+        iid: w.iid,
+        title: w.title,
+        state: w.state,
+        description: extras.description,
+        labels: [...extras.labels],
+        confidential: extras.confidential,
+        authorId: w.authorId,
+        assigneeIds: [...w.assigneeIds],
+        movedTo: moved ? { project: moved.project, iid: moved.iid } : undefined,
+        notes: extras.notes.map((n) => ({ body: n.body, authorId: n.authorId })),
+      };
     },
     failNext(f) {
       failures.push({ ...f, times: f.times ?? 1 });
