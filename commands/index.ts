@@ -7,6 +7,7 @@ import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js
 import { issueCommands } from "./issue.js";
 import { localeOf } from "./locale.js";
 import { me } from "./me.js";
+import { mrApprove, mrList, mrMerge, mrShow, mrUnapprove } from "./mr.js";
 import { enforceRequirements } from "./requirements.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
@@ -23,6 +24,11 @@ export const commands: readonly Command[] = [
   me,
   todo,
   settingsCommand,
+  mrList,
+  mrShow,
+  mrApprove,
+  mrUnapprove,
+  mrMerge,
   ...issueCommands,
 ];
 

@@ -67,6 +67,50 @@ export interface SimIssue {
   notes: { body: string; authorId: number }[];
 }
 
+// ---- merge requests, pipelines and jobs: types ----
+export interface SimProjectCiChanges {
+  defaultBranch?: string;
+  branches?: string[];
+  /** Only Maintainers merge into these (GitLab protects the default branch so by default). */
+  protectedBranches?: string[];
+  /** "Pipelines must succeed" (only_allow_merge_if_pipeline_succeeds). */
+  pipelineMustSucceed?: boolean;
+  /** "All threads must be resolved" (only_allow_merge_if_all_discussions_are_resolved). */
+  discussionsMustBeResolved?: boolean;
+  /** Jobs `.gitlab-ci.yml` runs in an ordinary pipeline (none: creating one is refused). */
+  jobs?: string[];
+  /** Jobs with `rules: - if: $GITLAB_CHATOPS_JOB == "<name>"`: a pipeline with that variable runs only that job. */
+  chatJobs?: string[];
+}
+
+export interface SimMergeRequestChanges {
+  sourceBranch?: string;
+  targetBranch?: string;
+  draft?: boolean;
+  hasConflicts?: boolean;
+  unresolvedDiscussions?: boolean;
+  approvalsRequired?: number;
+  approvedBy?: GitlabSimUser[];
+}
+
+export interface SimMergeRequest {
+  state: string;
+  approvedBy: string[];
+  autoMerge: boolean;
+  mergedBy?: string;
+}
+
+export interface SimPipeline {
+  project: string;
+  ref: string;
+  status: string;
+  source: string;
+  userId: number;
+  variables: { key: string; value: string; variable_type: string }[];
+  jobs: { id: number; name: string; status: string }[];
+}
+// ---- end of merge requests, pipelines and jobs: types ----
+
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
@@ -114,6 +158,20 @@ export interface GitlabSim {
   setIssueConfidential(project: string, iid: number): void;
   /** An issue as GitLab holds it now (made by addIssue or through the API), with its comments. */
   issue(project: string, iid: number): SimIssue | undefined;
+  // ---- merge requests, pipelines and jobs (the `/gitlab mr`, `pipeline` and `run` commands) ----
+  /** A project's branches (default: `main`), default branch, protected branches (default: the default branch), merge checks and CI jobs. */
+  setProjectCi(path: string, ci: SimProjectCiChanges): void;
+  /** What addMergeRequest does not say: branches, draft, conflicts, open discussions, approvals. */
+  setMergeRequest(project: string, iid: number, changes: SimMergeRequestChanges): void;
+  /** A merge request as GitLab holds it now. */
+  mergeRequest(project: string, iid: number): SimMergeRequest | undefined;
+  /** A pipeline of `ref` with these jobs (one stage each, in order); returns its id. */
+  addPipeline(project: string, p: { ref: string; jobs: { name: string; status: string; trace?: string }[]; user?: GitlabSimUser; duration?: number }): number;
+  /** A job of a pipeline moves on (its trace grows by `trace`); the pipeline's status follows, auto-merge too. */
+  setJob(pipelineId: number, name: string, j: { status: string; trace?: string }): void;
+  /** A pipeline as GitLab holds it now. */
+  pipeline(id: number): SimPipeline | undefined;
+  // ---- end of merge requests, pipelines and jobs ----
   /** The next matching request(s) get this status and body instead of an answer. */
   failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number; headers?: Record<string, string> }): void;
   /** The next matching request(s) are answered after `ms`. */
@@ -310,7 +368,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
       name_with_namespace: ns.path.split("/").join(" / "),
       visibility: ns.visibility,
       web_url: `${url}/${ns.path}`,
-      default_branch: "main",
+      default_branch: ciOf(ns).defaultBranch,
       namespace: group ? { id: group.id, name: group.name, path: group.name, kind: "group", full_path: group.path } : null,
       permissions: {
         project_access: direct ? { access_level: direct, notification_level: 3 } : null,
@@ -356,7 +414,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     return found && secret === found.clientSecret ? found : undefined;
   }
 
-  type Answer = { status: number; body?: unknown; html?: string; location?: string; headers?: Record<string, string> };
+  type Answer = { status: number; body?: unknown; html?: string; location?: string; headers?: Record<string, string>; /** A text/plain body (job traces). */ text?: string };
 
   function tokenEndpoint(req: IncomingMessage, params: Record<string, string>, record: GitlabSimRequest): Answer {
     record.grantType = params.grant_type;
@@ -441,6 +499,8 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     if (expired(token)) return { status: 401, body: { error: "invalid_token", error_description: "Token is expired. You can either do re-authorization or token refresh." } };
     const me = users.get(token.userId)!;
     record.userId = me.id;
+    const mergeRequestsAndPipelinesAnswer = mergeRequestsAndPipelinesApi(req, segments, me, raw);
+    if (mergeRequestsAndPipelinesAnswer) return mergeRequestsAndPipelinesAnswer;
     const issuesAnswer = issuesApi(req, segments, me, raw);
     if (issuesAnswer) return issuesAnswer;
     const [resource, id, sub, all, memberId] = segments;
@@ -528,7 +588,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     return { status: 200, body: rows.slice((current - 1) * perPage, current * perPage), headers };
   }
 
-  function listEndpoint(resource: "todos" | "merge_requests" | "issues", me: GitlabSimUser, query: URLSearchParams): Answer {
+  function listEndpoint(resource: "todos" | "merge_requests" | "issues", me: GitlabSimUser, query: URLSearchParams, inProject?: Namespace): Answer {
     if (resource === "todos") {
       const state = query.get("state") ?? "pending";
       const mine = todos.filter((t) => t.userId === me.id && t.state === state).sort((a, b) => b.id - a.id);
@@ -543,7 +603,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
       .filter((w) => w.kind === kind)
       .filter((w) => {
         const ns = namespaces.get(w.project.toLowerCase());
-        return ns !== undefined && canSee(ns, me);
+        return ns !== undefined && canSee(ns, me) && (inProject === undefined || ns === inProject);
       })
       .filter((w) => state === "all" || w.state === state)
       .filter((w) => (scope === "created_by_me" ? w.authorId === me.id : scope === "assigned_to_me" ? w.assigneeIds.includes(me.id) : true))
@@ -682,10 +742,405 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
   }
   // ---- end of the Issues API ----
 
+  // ---- Merge requests, pipelines and jobs (the `/gitlab mr`, `pipeline` and `run` commands) ----
+  // GET /projects/:id/merge_requests (as /merge_requests, in one project), GET .../merge_requests/:iid
+  // (detailed_merge_status, user.can_merge, head_pipeline), GET .../approvals, POST .../approve and
+  // .../unapprove, PUT .../merge (sha, auto_merge or merge_when_pipeline_succeeds); POST
+  // /projects/:id/pipeline (ref, variables), GET /projects/:id/pipelines/:id and /pipelines/latest?ref=,
+  // POST .../retry and .../cancel, GET .../pipelines/:id/jobs, GET /projects/:id/jobs/:id and .../trace
+  // (text/plain). Rules from GitLab's API and permissions pages: merge requests are read by whoever
+  // sees the project; merging needs Developer, Maintainer into a protected branch, else 401 (GitLab
+  // says `unauthorized!` there); a merge request that is not mergeable is 405, one with conflicts 422,
+  // a `sha` that is not the source branch's head 409; with auto_merge and a running head pipeline it is
+  // set to merge when the pipeline succeeds. Approving needs Developer and not being the author, once
+  // (else 401); unapproving what one did not approve is 404. Pipelines and jobs of a private project are
+  // read by Reporters (403 below); creating, retrying and cancelling need Developer (403); a ref that is
+  // not a branch is 400 "Reference not found"; a configuration with no job for it is 400.
+  interface ProjectCi {
+    defaultBranch: string;
+    branches: Set<string>;
+    protectedBranches: Set<string> | undefined;
+    pipelineMustSucceed: boolean;
+    discussionsMustBeResolved: boolean;
+    jobs: string[];
+    chatJobs: string[];
+  }
+  interface MergeRequestExtras {
+    sourceBranch: string;
+    targetBranch: string;
+    draft: boolean;
+    hasConflicts: boolean;
+    unresolvedDiscussions: boolean;
+    approvalsRequired: number;
+    approvedBy: number[];
+    autoMergeBy: number | null;
+    mergedBy: number | null;
+    mergedAt: string | null;
+  }
+  interface JobRecord {
+    id: number;
+    name: string;
+    status: string;
+    trace: string;
+    createdAt: string;
+    startedAt: string | null;
+    finishedAt: string | null;
+  }
+  interface PipelineRecord {
+    id: number;
+    iid: number;
+    project: Namespace;
+    ref: string;
+    source: string;
+    userId: number;
+    variables: { key: string; value: string; variable_type: string }[];
+    jobs: JobRecord[];
+    createdAt: string;
+    duration?: number;
+  }
+  const projectCi = new Map<number, ProjectCi>();
+  const mergeRequestExtras = new WeakMap<WorkRecord, MergeRequestExtras>();
+  const pipelines: PipelineRecord[] = [];
+  let nextPipelineId = 9000;
+  let nextJobId = 70000;
+  const ACTIVE = new Set(["created", "waiting_for_resource", "preparing", "pending", "running", "scheduled", "manual"]);
+
+  function ciOf(ns: Namespace): ProjectCi {
+    let ci = projectCi.get(ns.id);
+    if (!ci) {
+      ci = { defaultBranch: "main", branches: new Set(["main"]), protectedBranches: undefined, pipelineMustSucceed: false, discussionsMustBeResolved: false, jobs: ["test"], chatJobs: [] };
+      projectCi.set(ns.id, ci);
+    }
+    return ci;
+  }
+
+  function branchSha(ns: Namespace, branch: string): string {
+    return createHash("sha1").update(`${ns.path}:${branch}`).digest("hex");
+  }
+
+  function findMergeRequest(project: string, iid: number): WorkRecord | undefined {
+    return work.find((w) => w.kind === "MergeRequest" && w.project.toLowerCase() === project.toLowerCase() && w.iid === iid);
+  }
+
+  function mergeRequestOf(w: WorkRecord): MergeRequestExtras {
+    let extras = mergeRequestExtras.get(w);
+    if (!extras) {
+      extras = { sourceBranch: `feature-${w.iid}`, targetBranch: ciOf(namespace(w.project)).defaultBranch, draft: false, hasConflicts: false, unresolvedDiscussions: false, approvalsRequired: 0, approvedBy: [], autoMergeBy: null, mergedBy: null, mergedAt: null };
+      mergeRequestExtras.set(w, extras);
+    }
+    return extras;
+  }
+
+  function pipelineStatus(p: PipelineRecord): string {
+    const states = p.jobs.map((j) => j.status);
+    if (states.length === 0) return "skipped";
+    if (states.includes("running")) return "running";
+    if (states.some((s) => ACTIVE.has(s))) return states.every((s) => ACTIVE.has(s)) ? "pending" : "running";
+    if (states.includes("failed")) return "failed";
+    if (states.includes("canceled")) return "canceled";
+    return "success";
+  }
+
+  function headPipeline(ns: Namespace, branch: string): PipelineRecord | undefined {
+    return pipelines.filter((p) => p.project === ns && p.ref === branch).sort((a, b) => b.id - a.id)[0];
+  }
+
+  function mayMerge(ns: Namespace, m: MergeRequestExtras, me: GitlabSimUser): boolean {
+    const ci = ciOf(ns);
+    const protectedBranch = (ci.protectedBranches ?? new Set([ci.defaultBranch])).has(m.targetBranch);
+    return me.isAdmin || effectiveLevel(ns, me.id) >= (protectedBranch ? 40 : 30);
+  }
+
+  /** GitLab's detailed_merge_status, the first check that fails (in the order GitLab checks them). */
+  function detailedMergeStatus(ns: Namespace, w: WorkRecord): string {
+    const m = mergeRequestOf(w);
+    const ci = ciOf(ns);
+    if (w.state !== "opened") return "not_open";
+    if (m.draft) return "draft_status";
+    if (ci.discussionsMustBeResolved && m.unresolvedDiscussions) return "discussions_not_resolved";
+    if (ci.pipelineMustSucceed) {
+      const head = headPipeline(ns, m.sourceBranch);
+      const status = head ? pipelineStatus(head) : undefined;
+      if (status !== undefined && ACTIVE.has(status)) return "ci_still_running";
+      if (status !== "success") return "ci_must_pass";
+    }
+    if (m.hasConflicts) return "conflict";
+    if (m.approvedBy.length < m.approvalsRequired) return "not_approved";
+    return "mergeable";
+  }
+
+  function pipelineJson(p: PipelineRecord): Record<string, unknown> {
+    const status = pipelineStatus(p);
+    const started = p.jobs.map((j) => j.startedAt).filter((s): s is string => s !== null).sort()[0] ?? null;
+    const finished = ACTIVE.has(status) ? null : (p.jobs.map((j) => j.finishedAt).filter((s): s is string => s !== null).sort().at(-1) ?? null);
+    const duration = p.duration ?? (started && finished ? Math.round((Date.parse(finished) - Date.parse(started)) / 1000) : null);
+    return {
+      id: p.id,
+      iid: p.iid,
+      project_id: p.project.id,
+      status,
+      source: p.source,
+      ref: p.ref,
+      sha: branchSha(p.project, p.ref),
+      before_sha: "0000000000000000000000000000000000000000",
+      tag: false,
+      yaml_errors: null,
+      user: userJson(users.get(p.userId)!, false),
+      created_at: p.createdAt,
+      updated_at: new Date(now()).toISOString(),
+      started_at: started,
+      finished_at: finished,
+      committed_at: null,
+      duration: ACTIVE.has(status) ? null : duration,
+      queued_duration: null,
+      coverage: null,
+      web_url: `${url}/${p.project.path}/-/pipelines/${p.id}`,
+      detailed_status: { text: status, label: status, group: status },
+    };
+  }
+
+  function jobJson(p: PipelineRecord, j: JobRecord): Record<string, unknown> {
+    const duration = j.startedAt && j.finishedAt ? (Date.parse(j.finishedAt) - Date.parse(j.startedAt)) / 1000 : null;
+    return {
+      id: j.id,
+      name: j.name,
+      stage: j.name,
+      status: j.status,
+      ref: p.ref,
+      tag: false,
+      allow_failure: false,
+      created_at: j.createdAt,
+      started_at: j.startedAt,
+      finished_at: j.finishedAt,
+      duration,
+      queued_duration: null,
+      failure_reason: j.status === "failed" ? "script_failure" : undefined,
+      user: userJson(users.get(p.userId)!, false),
+      pipeline: { id: p.id, project_id: p.project.id, ref: p.ref, sha: branchSha(p.project, p.ref), status: pipelineStatus(p) },
+      web_url: `${url}/${p.project.path}/-/jobs/${j.id}`,
+    };
+  }
+
+  function mergeRequestJson(ns: Namespace, w: WorkRecord, me: GitlabSimUser): Record<string, unknown> {
+    const m = mergeRequestOf(w);
+    const head = headPipeline(ns, m.sourceBranch);
+    const status = detailedMergeStatus(ns, w);
+    const userOf = (id: number | null) => (id === null ? null : userJson(users.get(id)!, false));
+    return {
+      ...workJson(w),
+      description: "",
+      source_branch: m.sourceBranch,
+      target_branch: m.targetBranch,
+      draft: m.draft,
+      work_in_progress: m.draft,
+      has_conflicts: m.hasConflicts,
+      blocking_discussions_resolved: !m.unresolvedDiscussions,
+      merge_status: status === "mergeable" ? "can_be_merged" : "cannot_be_merged",
+      detailed_merge_status: status,
+      merge_when_pipeline_succeeds: m.autoMergeBy !== null,
+      merge_user: userOf(m.autoMergeBy ?? m.mergedBy),
+      merged_by: userOf(m.mergedBy),
+      merged_at: m.mergedAt,
+      sha: branchSha(ns, m.sourceBranch),
+      head_pipeline: head ? pipelineJson(head) : null,
+      user: { can_merge: mayMerge(ns, m, me) },
+    };
+  }
+
+  function approvalsJson(ns: Namespace, w: WorkRecord, me: GitlabSimUser): Record<string, unknown> {
+    const m = mergeRequestOf(w);
+    return {
+      id: w.id,
+      iid: w.iid,
+      project_id: ns.id,
+      title: w.title,
+      state: w.state,
+      approved: m.approvedBy.length >= m.approvalsRequired,
+      approvals_required: m.approvalsRequired,
+      approvals_left: Math.max(0, m.approvalsRequired - m.approvedBy.length),
+      approved_by: m.approvedBy.map((id) => ({ user: userJson(users.get(id)!, false) })),
+      user_has_approved: m.approvedBy.includes(me.id),
+      user_can_approve: canApprove(ns, w, me),
+    };
+  }
+
+  function canApprove(ns: Namespace, w: WorkRecord, me: GitlabSimUser): boolean {
+    const m = mergeRequestOf(w);
+    return w.state === "opened" && w.authorId !== me.id && !m.approvedBy.includes(me.id) && (me.isAdmin || effectiveLevel(ns, me.id) >= 30);
+  }
+
+  function merge(w: WorkRecord, byUserId: number): void {
+    const m = mergeRequestOf(w);
+    w.state = "merged";
+    m.mergedBy = byUserId;
+    m.mergedAt = new Date(now()).toISOString();
+    m.autoMergeBy = null;
+  }
+
+  /** After a pipeline changed: merge requests set to auto-merge on it merge, or lose auto-merge when it fails. */
+  function settleAutoMerge(p: PipelineRecord): void {
+    const status = pipelineStatus(p);
+    if (ACTIVE.has(status)) return;
+    for (const w of work) {
+      if (w.kind !== "MergeRequest" || w.project.toLowerCase() !== p.project.path.toLowerCase()) continue;
+      const m = mergeRequestOf(w);
+      if (m.autoMergeBy === null || m.sourceBranch !== p.ref || headPipeline(p.project, p.ref) !== p) continue;
+      if (status === "success" && detailedMergeStatus(p.project, w) === "mergeable") merge(w, m.autoMergeBy);
+      else m.autoMergeBy = null;
+    }
+  }
+
+  function createPipeline(ns: Namespace, ref: string, userId: number, variables: PipelineRecord["variables"], source: string): PipelineRecord | Answer {
+    const ci = ciOf(ns);
+    if (!ci.branches.has(ref)) return { status: 400, body: { message: { base: ["Reference not found"] } } };
+    const chatJob = variables.find((v) => v.key === "GITLAB_CHATOPS_JOB")?.value;
+    const names = chatJob === undefined ? ci.jobs : ci.chatJobs.filter((n) => n === chatJob);
+    if (names.length === 0) return { status: 400, body: { message: { base: ["Pipeline will not run for the selected trigger. The rules configuration prevented any jobs from being added to the pipeline."] } } };
+    const at = new Date(now()).toISOString();
+    const id = nextPipelineId++;
+    const p: PipelineRecord = {
+      id,
+      iid: pipelines.filter((x) => x.project === ns).length + 1,
+      project: ns,
+      ref,
+      source,
+      userId,
+      variables,
+      jobs: names.map((name) => ({ id: nextJobId++, name, status: "pending", trace: "", createdAt: at, startedAt: null, finishedAt: null })),
+      createdAt: at,
+    };
+    pipelines.push(p);
+    return p;
+  }
+
+  function setJobStatus(j: JobRecord, status: string): void {
+    const at = new Date(now()).toISOString();
+    if (status === "running" || (!ACTIVE.has(status) && j.startedAt === null)) j.startedAt ??= at;
+    j.finishedAt = ACTIVE.has(status) ? null : at;
+    j.status = status;
+  }
+
+  /** Pipeline variables as GitLab takes them: a JSON array of {key, value, variable_type}, or variables[n][key] form fields. */
+  function variablesOf(req: IncomingMessage, raw: string): PipelineRecord["variables"] {
+    const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim();
+    if (type === "application/json") {
+      try {
+        const json = JSON.parse(raw) as { variables?: { key?: unknown; value?: unknown; variable_type?: unknown }[] };
+        return (json.variables ?? []).map((v) => ({ key: String(v.key ?? ""), value: String(v.value ?? ""), variable_type: String(v.variable_type ?? "env_var") }));
+      } catch {
+        return [];
+      }
+    }
+    const form = new URLSearchParams(raw);
+    const out: PipelineRecord["variables"] = [];
+    for (let n = 0; form.has(`variables[${n}][key]`); n++) {
+      out.push({ key: form.get(`variables[${n}][key]`) ?? "", value: form.get(`variables[${n}][value]`) ?? "", variable_type: form.get(`variables[${n}][variable_type]`) ?? "env_var" });
+    }
+    return out;
+  }
+
+  function mergeRequestsAndPipelinesApi(req: IncomingMessage, segments: string[], me: GitlabSimUser, raw: string): Answer | undefined {
+    const method = req.method ?? "GET";
+    const query = new URL(req.url ?? "/", "http://sim").searchParams;
+    const [resource, projectId, kind, idText, action, extra] = segments;
+    if (resource !== "projects" || projectId === undefined || extra !== undefined) return undefined;
+    if (kind !== "merge_requests" && kind !== "pipeline" && kind !== "pipelines" && kind !== "jobs") return undefined;
+    const ns = findNamespace("project", projectId);
+    if (!ns || !canSee(ns, me)) return { status: 404, body: { message: "404 Project Not Found" } };
+    const level = me.isAdmin ? 50 : effectiveLevel(ns, me.id);
+    const forbidden: Answer = { status: 403, body: { message: "403 Forbidden" } };
+    const notFound: Answer = { status: 404, body: { message: "404 Not found" } };
+    const unauthorized: Answer = { status: 401, body: { message: "401 Unauthorized" } };
+
+    if (kind === "merge_requests") {
+      if (idText === undefined) return method === "GET" ? listEndpoint("merge_requests", me, query, ns) : undefined;
+      const w = /^\d+$/.test(idText) ? findMergeRequest(ns.path, Number(idText)) : undefined;
+      if (!w) return notFound;
+      const m = mergeRequestOf(w);
+      if (action === undefined && method === "GET") return { status: 200, body: mergeRequestJson(ns, w, me) };
+      if (action === "approvals" && method === "GET") return { status: 200, body: approvalsJson(ns, w, me) };
+      if (action === "approve" && method === "POST") {
+        if (!canApprove(ns, w, me)) return unauthorized;
+        m.approvedBy.push(me.id);
+        return { status: 201, body: approvalsJson(ns, w, me) };
+      }
+      if (action === "unapprove" && method === "POST") {
+        if (!m.approvedBy.includes(me.id)) return notFound;
+        m.approvedBy = m.approvedBy.filter((id) => id !== me.id);
+        return { status: 201, body: approvalsJson(ns, w, me) };
+      }
+      if (action === "merge" && method === "PUT") {
+        if (!mayMerge(ns, m, me)) return unauthorized;
+        const body = parseBody(req, raw);
+        const auto = body.auto_merge === "true" || body.merge_when_pipeline_succeeds === "true";
+        const status = detailedMergeStatus(ns, w);
+        const head = headPipeline(ns, m.sourceBranch);
+        const running = head !== undefined && ACTIVE.has(pipelineStatus(head));
+        const waitsForPipeline = auto && running && (status === "ci_still_running" || status === "mergeable");
+        if (!waitsForPipeline && status !== "mergeable") return status === "conflict" ? { status: 422, body: { message: "Branch cannot be merged" } } : { status: 405, body: { message: "405 Method Not Allowed" } };
+        if (body.sha !== undefined && body.sha !== branchSha(ns, m.sourceBranch)) return { status: 409, body: { message: "SHA does not match HEAD of source branch: " + branchSha(ns, m.sourceBranch) } };
+        if (waitsForPipeline) m.autoMergeBy = me.id;
+        else merge(w, me.id);
+        return { status: 200, body: mergeRequestJson(ns, w, me) };
+      }
+      return undefined;
+    }
+
+    const readable = ns.visibility !== "private" || level >= 20;
+    if (kind === "pipeline") {
+      if (idText !== undefined || method !== "POST") return undefined;
+      if (level < 30) return forbidden;
+      const body = parseBody(req, raw);
+      const created = createPipeline(ns, body.ref ?? "", me.id, variablesOf(req, raw), "api");
+      return "jobs" in created ? { status: 201, body: pipelineJson(created) } : created;
+    }
+    if (kind === "pipelines") {
+      if (idText === undefined) return undefined;
+      if (!readable) return forbidden;
+      if (idText === "latest" && action === undefined && method === "GET") {
+        const latest = headPipeline(ns, query.get("ref") ?? ciOf(ns).defaultBranch);
+        return latest ? { status: 200, body: pipelineJson(latest) } : notFound;
+      }
+      const p = /^\d+$/.test(idText) ? pipelines.find((x) => x.project === ns && x.id === Number(idText)) : undefined;
+      if (!p) return notFound;
+      if (action === undefined && method === "GET") return { status: 200, body: pipelineJson(p) };
+      if (action === "jobs" && method === "GET") return page(p.jobs.map((j) => jobJson(p, j)), query, `projects/${ns.id}/pipelines/${p.id}/jobs`);
+      if ((action === "retry" || action === "cancel") && method === "POST") {
+        if (level < 30) return forbidden;
+        for (const j of p.jobs) {
+          if (action === "retry" && (j.status === "failed" || j.status === "canceled")) {
+            j.status = "pending";
+            j.startedAt = null;
+            j.finishedAt = null;
+          }
+          if (action === "cancel" && ACTIVE.has(j.status)) setJobStatus(j, "canceled");
+        }
+        settleAutoMerge(p);
+        return { status: action === "retry" ? 201 : 200, body: pipelineJson(p) };
+      }
+      return undefined;
+    }
+    // jobs
+    if (idText === undefined || method !== "GET" || !/^\d+$/.test(idText)) return undefined;
+    if (!readable) return forbidden;
+    const p = pipelines.find((x) => x.project === ns && x.jobs.some((j) => j.id === Number(idText)));
+    const j = p?.jobs.find((x) => x.id === Number(idText));
+    if (!p || !j) return notFound;
+    if (action === undefined) return { status: 200, body: jobJson(p, j) };
+    if (action === "trace") return { status: 200, text: j.trace };
+    return undefined;
+  }
+  // ---- end of merge requests, pipelines and jobs ----
+
   function send(res: ServerResponse, a: Answer): void {
     if (a.location) {
       res.writeHead(a.status, { Location: a.location, "Content-Length": 0 });
       res.end();
+      return;
+    }
+    if (a.text !== undefined) {
+      res.writeHead(a.status, { "Content-Type": "text/plain; charset=utf-8" });
+      res.end(a.text);
       return;
     }
     if (a.html !== undefined) {
@@ -889,6 +1344,73 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
         notes: extras.notes.map((n) => ({ body: n.body, authorId: n.authorId })),
       };
     },
+    // ---- merge requests, pipelines and jobs ----
+    setProjectCi(path, changes) {
+      const ci = ciOf(namespace(path));
+      if (changes.defaultBranch !== undefined) ci.defaultBranch = changes.defaultBranch;
+      if (changes.branches !== undefined) ci.branches = new Set(changes.branches);
+      ci.branches.add(ci.defaultBranch);
+      if (changes.protectedBranches !== undefined) ci.protectedBranches = new Set(changes.protectedBranches);
+      if (changes.pipelineMustSucceed !== undefined) ci.pipelineMustSucceed = changes.pipelineMustSucceed;
+      if (changes.discussionsMustBeResolved !== undefined) ci.discussionsMustBeResolved = changes.discussionsMustBeResolved;
+      if (changes.jobs !== undefined) ci.jobs = [...changes.jobs];
+      if (changes.chatJobs !== undefined) ci.chatJobs = [...changes.chatJobs];
+    },
+    setMergeRequest(project, iid, changes) {
+      const w = findMergeRequest(project, iid);
+      if (!w) throw new Error(`gitlab-sim: no merge request ${project}!${iid}`);
+      const m = mergeRequestOf(w);
+      const { approvedBy, ...rest } = changes;
+      Object.assign(m, rest);
+      if (approvedBy !== undefined) m.approvedBy = approvedBy.map((u) => u.id);
+      const ci = ciOf(namespace(project));
+      ci.branches.add(m.sourceBranch);
+      ci.branches.add(m.targetBranch);
+    },
+    mergeRequest(project, iid) {
+      const w = findMergeRequest(project, iid);
+      if (!w) return undefined;
+      const m = mergeRequestOf(w);
+      const name = (id: number | null) => (id === null ? undefined : users.get(id)?.username);
+      return { state: w.state, approvedBy: m.approvedBy.map((id) => users.get(id)!.username), autoMerge: m.autoMergeBy !== null, mergedBy: name(m.mergedBy) };
+    },
+    addPipeline(project, p) {
+      const ns = namespace(project);
+      ciOf(ns).branches.add(p.ref);
+      const at = new Date(now()).toISOString();
+      const record: PipelineRecord = {
+        id: nextPipelineId++,
+        iid: pipelines.filter((x) => x.project === ns).length + 1,
+        project: ns,
+        ref: p.ref,
+        source: "push",
+        userId: (p.user ?? [...users.values()][0]!).id,
+        variables: [],
+        jobs: p.jobs.map((j) => {
+          const job: JobRecord = { id: nextJobId++, name: j.name, status: "pending", trace: j.trace ?? "", createdAt: at, startedAt: null, finishedAt: null };
+          setJobStatus(job, j.status);
+          return job;
+        }),
+        createdAt: at,
+        duration: p.duration,
+      };
+      pipelines.push(record);
+      return record.id;
+    },
+    setJob(pipelineId, name, j) {
+      const p = pipelines.find((x) => x.id === pipelineId);
+      const job = p?.jobs.find((x) => x.name === name);
+      if (!p || !job) throw new Error(`gitlab-sim: no job ${name} in pipeline ${pipelineId}`);
+      setJobStatus(job, j.status);
+      if (j.trace !== undefined) job.trace += j.trace;
+      settleAutoMerge(p);
+    },
+    pipeline(id) {
+      const p = pipelines.find((x) => x.id === id);
+      if (!p) return undefined;
+      return { project: p.project.path, ref: p.ref, status: pipelineStatus(p), source: p.source, userId: p.userId, variables: p.variables.map((v) => ({ ...v })), jobs: p.jobs.map((j) => ({ id: j.id, name: j.name, status: j.status })) };
+    },
+    // ---- end of merge requests, pipelines and jobs ----
     failNext(f) {
       failures.push({ ...f, times: f.times ?? 1 });
     },
