@@ -24,9 +24,12 @@ export function fixture<K extends EventKind>(file: string, _kind: K): PayloadOf<
   return rawFixture(file) as PayloadOf<K>;
 }
 
-/** A notification without its render function, for exact comparison. */
-export function fieldsOf(n: Notification): Omit<Notification, "render"> {
-  const { render: _render, ...rest } = n;
+/**
+ * A notification without its render function, for exact comparison; without its visibility too, which
+ * the registry (notificationsFor) sets from the payload and handler calls do not (tested in index.test.ts).
+ */
+export function fieldsOf(n: Notification): Omit<Notification, "render" | "visibility"> {
+  const { render: _render, visibility: _visibility, ...rest } = n;
   return rest;
 }
 

@@ -91,6 +91,34 @@ describe("handler registry", () => {
     }
   });
 
+  it("tells each notification who may see its project, as the payload says, and nothing where it does not say", () => {
+    // The fixtures' visibility_level: 0 private, 10 internal, 20 public; group events and vulnerabilities name none.
+    const expected: Record<string, string | undefined> = {
+      "push.json": "private",
+      "tag_push.json": "private",
+      "issue.json": "public",
+      "note_commit.json": "public",
+      "note_merge_request.json": "internal",
+      "note_issue.json": "internal",
+      "note_snippet.json": "internal",
+      "merge_request.json": "public",
+      "wiki_page.json": "private",
+      "pipeline.json": "public",
+      "deployment.json": "private",
+      "project_create.json": "private",
+      "project_destroy.json": "private",
+      "feature_flag.json": "public",
+      "release.json": "private",
+      "milestone.json": "public",
+      "access_token_project.json": "private",
+    };
+    for (const entry of fixtureIndex) {
+      for (const n of notificationsFor(rawFixture(entry.file), entry.x_gitlab_event).notifications) {
+        expect(n.visibility, entry.file).toBe(expected[entry.file]);
+      }
+    }
+  });
+
   it("ignores unknown kinds", () => {
     expect(notificationsFor(rawFixture("emoji.json"), "Emoji Hook")).toEqual({ kind: "emoji", known: false, notifications: [] });
     expect(notificationsFor({}, undefined)).toEqual({ kind: undefined, known: false, notifications: [] });
