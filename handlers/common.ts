@@ -4,6 +4,7 @@ import { t } from "../src/i18n/index.js";
 import type { MessageAttachment, PostContent } from "../src/notification.js";
 import { fitPost } from "../src/text/fit-post.js";
 import { escapeBlock, escapeInline, exceedsExcerpt, link, linkMarkdown, markdownToPlain, MAX_URL_CHARS, plain, safeUrl } from "../src/text/markdown.js";
+import { trimTrailingSlashes } from "../src/text/slashes.js";
 
 /** A payload of a known kind that lacks what its handler needs; retrying cannot help. */
 export class PayloadError extends Error {
@@ -111,7 +112,7 @@ export function labelTitles(...sources: (readonly { title: string }[] | null | u
 export function projectUrl(webUrl: string | null | undefined, ...path: (string | number)[]): string | undefined {
   const base = safeUrl(webUrl);
   if (!base) return undefined;
-  const url = [base.replace(/\/+$/, ""), ...path.map((p) => String(p).split("/").map(encodeURIComponent).join("/"))].join("/");
+  const url = [trimTrailingSlashes(base), ...path.map((p) => String(p).split("/").map(encodeURIComponent).join("/"))].join("/");
   return url.length <= MAX_URL_CHARS ? url : undefined;
 }
 

@@ -13,7 +13,14 @@ export function jobProjectPath(p: JobPayload): string {
   if (p.project?.path_with_namespace) return p.project.path_with_namespace;
   const homepage = p.repository?.homepage;
   if (homepage && URL.canParse(homepage)) {
-    const path = trimSlashes(decodeURIComponent(new URL(homepage).pathname));
+    // A malformed escape (`%zz`) in a stranger's URL is a payload problem, not a reason to retry the job.
+    let decoded: string | undefined;
+    try {
+      decoded = decodeURIComponent(new URL(homepage).pathname);
+    } catch {
+      decoded = undefined;
+    }
+    const path = decoded === undefined ? "" : trimSlashes(decoded);
     if (path) return path;
   }
   throw new PayloadError("neither project.path_with_namespace nor repository.homepage", "build");

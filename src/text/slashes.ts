@@ -9,3 +9,10 @@ export function trimSlashes(s: string): string {
   while (end > start && s[end - 1] === "/") end--;
   return s.slice(start, end);
 }
+
+/** The text without trailing "/" (a URL's scheme slashes stay). */
+export function trimTrailingSlashes(s: string): string {
+  let end = s.length;
+  while (end > 0 && s[end - 1] === "/") end--;
+  return s.slice(0, end);
+}

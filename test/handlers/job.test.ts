@@ -91,5 +91,8 @@ describe("job", () => {
     expect(notificationsFor(failed, "Job Hook")).toMatchObject({ kind: "build", known: true });
     const { project: _p, repository: _r, ...nameless } = failed;
     expect(() => notificationsFor(nameless)).toThrow(PayloadError);
+    // A homepage with a broken escape cannot name the project either: the payload is refused, not retried.
+    const { project: _q, ...broken } = { ...failed, repository: { ...failed.repository, homepage: "http://gitlab.example.com/acme/%zz" } };
+    expect(() => notificationsFor(broken)).toThrow(PayloadError);
   });
 });
