@@ -31,3 +31,20 @@ export async function onGitlab<T>(ctx: CommandContext, what: OnGitlab, fn: (api:
     throw error;
   }
 }
+
+/**
+ * Whether the channel the command was typed in may see a result about `project` (path or id): as for
+ * channel notifications, a project that is not public is told only in private channels, direct and group
+ * messages, unless ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. The channel is asked first, so GitLab is
+ * asked for the project only when the channel is public. Unknown means no.
+ */
+export async function channelMaySee(ctx: CommandContext, project: string | number): Promise<boolean> {
+  if (ctx.config.allowPrivateProjectsInPublicChannels) return true;
+  const channel = await ctx.mattermost.getChannel(ctx.channelId).catch(() => undefined);
+  if (!channel) return false;
+  if (channel.type !== "O") return true;
+  const visibility = await onGitlab(ctx, { object: String(project) }, async (api) => ((await api.Projects.show(project)) as { visibility?: unknown }).visibility).catch(
+    () => undefined,
+  );
+  return visibility === "public";
+}

@@ -6,7 +6,7 @@ import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { PostInfo } from "../src/mattermost/client.js";
 import { escapeBlock, link, neutralizeMentions, truncate } from "../src/text/markdown.js";
-import { onGitlab } from "./act.js";
+import { channelMaySee, onGitlab } from "./act.js";
 import { localeOf } from "./locale.js";
 import { formatIssueReference, parseIssueReference, parseProjectPath, type ObjectReference } from "./references.js";
 import { CommandError, ephemeral, escapeMarkdown, inChannel, mentionUser, usageError, type Command, type CommandContext, type CommandReply } from "./types.js";
@@ -26,6 +26,7 @@ const COMMENT_EXCERPT_CHARS = 300;
 /** The fields of GitLab's issue answer these commands read. */
 interface GitlabIssue {
   iid: number;
+  project_id: number;
   title: string;
   state: string;
   web_url: string;
@@ -70,12 +71,18 @@ function issueLink(issue: GitlabIssue, fallback: ObjectReference): string {
 
 /**
  * An action's answer: in the channel in DEFAULT_LOCALE, or only to the person (in their language) when
- * the issue is confidential or `privately` says the channel should not see it.
+ * the issue is confidential, `privately` says the channel should not see it, or the project is not
+ * public and the channel is.
  */
 async function announce(ctx: CommandContext, issue: GitlabIssue, line: (locale: Locale) => string, privately = false): Promise<CommandReply> {
-  if (issue.confidential || privately) {
+  if (issue.confidential) {
     const locale = await localeOf(ctx);
-    return ephemeral(issue.confidential ? `${line(locale)} ${t(locale, "cmd.issue.confidential_only_you")}` : line(locale));
+    return ephemeral(`${line(locale)} ${t(locale, "cmd.issue.confidential_only_you")}`);
+  }
+  if (privately) return ephemeral(line(await localeOf(ctx)));
+  if (!(await channelMaySee(ctx, issue.project_id))) {
+    const locale = await localeOf(ctx);
+    return ephemeral(`${line(locale)} ${t(locale, "cmd.private_project_only_you")}`);
   }
   return inChannel(line(ctx.config.defaultLocale));
 }

@@ -64,6 +64,7 @@ export const en = {
   "cmd.issue.commented": "{who} commented on {issue}",
   "cmd.issue.moved": "{who} moved {from} to {to}",
   "cmd.issue.confidential_only_you": "(confidential: this answer is shown only to you)",
+  "cmd.private_project_only_you": "(the project is not public and this channel is: this answer is shown only to you)",
   "cmd.issue.search_title": "Issues of {project} matching \"{query}\": {count} found",
   "cmd.issue.search_none": "No issue of {project} matches \"{query}\".",
   "cmd.issue.bad_permalink": "\"{word}\" is not a post permalink of this Mattermost server: use the post's Copy Link.",

@@ -66,6 +66,7 @@ export const zhCN: Record<MessageKey, string> = {
   "cmd.issue.commented": "{who} 评论了 {issue}",
   "cmd.issue.moved": "{who} 将 {from} 移动到了 {to}",
   "cmd.issue.confidential_only_you": "（私密：此回复仅您可见）",
+  "cmd.private_project_only_you": "（该项目不是公开项目，而此频道是公开频道：此回复仅您可见）",
   "cmd.issue.search_title": "{project} 中匹配“{query}”的议题：共 {count} 个",
   "cmd.issue.search_none": "{project} 中没有匹配“{query}”的议题。",
   "cmd.issue.bad_permalink": "“{word}”不是此 Mattermost 服务器的帖子永久链接：请使用帖子的“复制链接”。",

@@ -71,7 +71,8 @@ describe("/gitlab issue", () => {
     await linkUser(accounts, gitlab, tess.id, tessGl);
     await linkUser(accounts, gitlab, gus.id, gusGl);
 
-    town = mm.addChannel({ name: "town", type: "O" });
+    // The team's private channel: results about the private projects below are posted in it.
+    town = mm.addChannel({ name: "town", type: "P" });
     lounge = mm.addChannel({ name: "lounge", type: "O" });
     secret = mm.addChannel({ name: "secret", type: "P" });
     botless = mm.addChannel({ name: "botless", type: "P", botIsMember: false });
@@ -276,6 +277,23 @@ describe("/gitlab issue", () => {
       const permalink = await postAs(alice, town, "Crash");
       expect((await run(tess, `issue new oss/lib --from ${permalink}`)).text).toBe("GitLab does not let you do that on oss/lib: 403 Forbidden");
       expect((await run(tess, `issue new acme/hidden --from ${permalink}`)).text).toBe("acme/hidden was not found: it does not exist, or your GitLab account cannot see it.");
+    });
+  });
+
+  describe("results about a project that is not public", () => {
+    it("are shown only to the person in a public channel, and posted there for a public project", async () => {
+      const square = mm.addChannel({ name: "square", type: "O" });
+      mm.addMember(square.id, tess.id);
+      const hidden = await run(tess, "issue new acme/app Internal roadmap", square);
+      const iid = newestIssue("acme/app")!.iid;
+      expect(hidden).toEqual({
+        response_type: "ephemeral",
+        text: `@tess created [acme/app#${iid} Internal roadmap](${issueUrl("acme/app", iid)}) (the project is not public and this channel is: this answer is shown only to you)`,
+      });
+      gitlab.addProject("oss/site", "public");
+      gitlab.addMember("oss/site", tessGl, 30);
+      const open = await run(tess, "issue new oss/site Public bug", square);
+      expect(open.response_type).toBe("in_channel");
     });
   });
 
