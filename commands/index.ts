@@ -1,6 +1,7 @@
 // The `/gitlab` command table and the parser in front of it. A new command is one file exporting a
 // `Command` and one line in `commands` below; the table also drives `help` and argument errors.
 import { connect } from "./connect.js";
+import { deploy } from "./deploy.js";
 import { disconnect } from "./disconnect.js";
 import { t } from "../src/i18n/index.js";
 import { DEFAULT_TRIGGER, formatHelp, formatUsage, helpCommand } from "./help.js";
@@ -24,6 +25,7 @@ export const commands: readonly Command[] = [
   me,
   todo,
   settingsCommand,
+  deploy,
   mrList,
   mrShow,
   mrApprove,

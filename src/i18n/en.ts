@@ -413,6 +413,15 @@ export const en = {
   "visibility.internal": "Internal",
   "visibility.public": "Public",
 
+  // `/gitlab deploy`, `/gitlab webhook add|list`, slash-command autocomplete
+  "command.summary.deploy": "deploy to an environment what was last deployed to another: plays the manual job of that deployment's pipeline",
+  "cmd.deploy.bad_environment": "An environment name has at most {max} characters.",
+  "cmd.deploy.no_environment": "{project} has no environment {from}.",
+  "cmd.deploy.no_deployment": "There is no previous successful deployment of {from} in {project}, so there is nothing to deploy to {to}.",
+  "cmd.deploy.no_action": "The pipeline {pipeline} of the last deployment of {from} has no manual job to deploy to {to}.",
+  "cmd.deploy.ambiguous": "The pipeline {pipeline} of the last deployment of {from} has several manual jobs and none is named {to}: {jobs}. Play the right one in GitLab, or name the deploy job after its environment.",
+  "cmd.deploy.started": "{who} started deploying {project} from {from} to {to}: {job}. The deployment notification will tell how it ends, in channels subscribed to {project} with `deployments`.",
+
   "subgroup.create": "Subgroup {subgroup} was created",
   "subgroup.destroy": "Subgroup {subgroup} was deleted",
 } as const;

@@ -415,6 +415,15 @@ export const zhCN: Record<MessageKey, string> = {
   "visibility.internal": "内部",
   "visibility.public": "公开",
 
+  // `/gitlab deploy`、`/gitlab webhook add|list`、斜杠命令自动补全
+  "command.summary.deploy": "将另一个环境最近一次部署的内容部署到目标环境：运行该部署所属流水线中的手动作业",
+  "cmd.deploy.bad_environment": "环境名称最多 {max} 个字符。",
+  "cmd.deploy.no_environment": "{project} 没有环境 {from}。",
+  "cmd.deploy.no_deployment": "{project} 中 {from} 还没有成功的部署，因此没有可部署到 {to} 的内容。",
+  "cmd.deploy.no_action": "{from} 最近一次部署的流水线 {pipeline} 中没有部署到 {to} 的手动作业。",
+  "cmd.deploy.ambiguous": "{from} 最近一次部署的流水线 {pipeline} 中有多个手动作业，但没有名为 {to} 的：{jobs}。请在 GitLab 中运行正确的作业，或以环境名称命名部署作业。",
+  "cmd.deploy.started": "{who} 开始将 {project} 从 {from} 部署到 {to}：{job}。部署结果将由部署通知发布到以 `deployments` 订阅了 {project} 的频道。",
+
   "subgroup.create": "子群组 {subgroup} 已创建",
   "subgroup.destroy": "子群组 {subgroup} 已删除",
 };

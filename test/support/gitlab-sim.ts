@@ -111,6 +111,18 @@ export interface SimPipeline {
 }
 // ---- end of merge requests, pipelines and jobs: types ----
 
+// ---- environments, deployments and webhooks: types ----
+/** A project or group webhook as GitLab holds it (the token is never in GitLab's answers; tests read it here). */
+export interface SimHook {
+  id: number;
+  url: string;
+  token: string | undefined;
+  enableSslVerification: boolean;
+  /** The `*_events` flags that are on, e.g. ["push_events", "issues_events"]. */
+  events: string[];
+}
+// ---- end of environments, deployments and webhooks: types ----
+
 export interface IssuedTokens {
   accessToken: string;
   refreshToken: string;
@@ -172,6 +184,18 @@ export interface GitlabSim {
   /** A pipeline as GitLab holds it now. */
   pipeline(id: number): SimPipeline | undefined;
   // ---- end of merge requests, pipelines and jobs ----
+  // ---- environments, deployments and webhooks (the `/gitlab deploy` and `webhook` commands) ----
+  /** An environment of a project; returns its id (the existing one's when it exists). */
+  addEnvironment(project: string, name: string): number;
+  /** A deployment to `environment` (made when missing) by the job `job` of a pipeline added before; status "success" unless said. */
+  addDeployment(project: string, d: { environment: string; pipelineId: number; job: string; status?: string; finishedAt?: string }): number;
+  /** A webhook already on a project or group; `events` are `*_events` flags (default: push_events). */
+  addHook(path: string, h: { url: string; token?: string; events?: string[] }): number;
+  /** The webhooks of a project or group as GitLab holds them, with their secret tokens. */
+  hooks(path: string): SimHook[];
+  /** Group webhooks are a paid feature: without them GitLab has no /groups/:id/hooks (404). */
+  setGroupHooksAvailable(available: boolean): void;
+  // ---- end of environments, deployments and webhooks ----
   /** The next matching request(s) get this status and body instead of an answer. */
   failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number; headers?: Record<string, string> }): void;
   /** The next matching request(s) are answered after `ms`. */
@@ -501,6 +525,8 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     record.userId = me.id;
     const mergeRequestsAndPipelinesAnswer = mergeRequestsAndPipelinesApi(req, segments, me, raw);
     if (mergeRequestsAndPipelinesAnswer) return mergeRequestsAndPipelinesAnswer;
+    const deploymentsAndHooksAnswer = deploymentsAndHooksApi(req, segments, me, raw);
+    if (deploymentsAndHooksAnswer) return deploymentsAndHooksAnswer;
     const issuesAnswer = issuesApi(req, segments, me, raw);
     if (issuesAnswer) return issuesAnswer;
     const [resource, id, sub, all, memberId] = segments;
@@ -1132,6 +1158,191 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
   }
   // ---- end of merge requests, pipelines and jobs ----
 
+  // ---- Environments, deployments and webhooks (the `/gitlab deploy` and `webhook` commands) ----
+  // GET /projects/:id/environments (name, search), GET /projects/:id/deployments (environment, status,
+  // order_by, sort; newest first needs `status=success` with `order_by=finished_at`), POST
+  // /projects/:id/jobs/:job_id/play; GET and POST /projects/:id/hooks and /groups/:id/hooks, PUT
+  // .../hooks/:hook_id. Rules from GitLab's API and permissions pages: environments and deployments are
+  // read by Reporters and above (403); playing a job needs Developer (403), and a job that is not
+  // manual is 400 "Unplayable Job"; project hooks need Maintainer, group hooks Owner (403); without
+  // group webhooks (a tier that has none) /groups/:id/hooks does not exist (404). A hook's token is
+  // never in an answer; flags not given when adding are off, except push_events and
+  // enable_ssl_verification (on).
+  interface EnvironmentRecord {
+    id: number;
+    project: Namespace;
+    name: string;
+    createdAt: string;
+  }
+  interface DeploymentRecord {
+    id: number;
+    iid: number;
+    environment: EnvironmentRecord;
+    pipeline: PipelineRecord;
+    job: JobRecord;
+    status: string;
+    createdAt: string;
+    finishedAt: string | null;
+  }
+  interface HookRecord {
+    id: number;
+    owner: Namespace;
+    url: string;
+    token: string | undefined;
+    enableSslVerification: boolean;
+    events: Set<string>;
+    createdAt: string;
+  }
+  const HOOK_EVENTS = [
+    "push_events",
+    "tag_push_events",
+    "issues_events",
+    "confidential_issues_events",
+    "merge_requests_events",
+    "note_events",
+    "confidential_note_events",
+    "job_events",
+    "pipeline_events",
+    "wiki_page_events",
+    "deployment_events",
+    "releases_events",
+    "feature_flag_events",
+    "emoji_events",
+    "resource_access_token_events",
+    "milestone_events",
+    "vulnerability_events",
+  ];
+  const GROUP_HOOK_EVENTS = [...HOOK_EVENTS, "subgroup_events", "member_events", "project_events"];
+  const environments: EnvironmentRecord[] = [];
+  const deployments: DeploymentRecord[] = [];
+  const hookRecords: HookRecord[] = [];
+  let groupHooksAvailable = true;
+  let nextDeploymentId = 30000;
+
+  function ensureEnvironment(ns: Namespace, name: string): EnvironmentRecord {
+    const found = environments.find((e) => e.project === ns && e.name === name);
+    if (found) return found;
+    const created: EnvironmentRecord = { id: nextDeploymentId++, project: ns, name, createdAt: new Date(now()).toISOString() };
+    environments.push(created);
+    return created;
+  }
+
+  function environmentJson(e: EnvironmentRecord): Record<string, unknown> {
+    const slug = e.name.toLowerCase().replace(/[^a-z0-9]/g, "-").slice(0, 24);
+    return { id: e.id, name: e.name, slug, external_url: null, state: "available", tier: "other", created_at: e.createdAt, updated_at: e.createdAt };
+  }
+
+  function deploymentJson(d: DeploymentRecord): Record<string, unknown> {
+    const ns = d.environment.project;
+    return {
+      id: d.id,
+      iid: d.iid,
+      ref: d.pipeline.ref,
+      sha: branchSha(ns, d.pipeline.ref),
+      status: d.status,
+      created_at: d.createdAt,
+      updated_at: d.finishedAt ?? d.createdAt,
+      finished_at: d.finishedAt,
+      user: userJson(users.get(d.pipeline.userId)!, false),
+      environment: environmentJson(d.environment),
+      deployable: jobJson(d.pipeline, d.job),
+    };
+  }
+
+  function hookJson(h: HookRecord): Record<string, unknown> {
+    const flags = h.owner.kind === "group" ? GROUP_HOOK_EVENTS : HOOK_EVENTS;
+    return {
+      id: h.id,
+      url: h.url,
+      name: "",
+      description: "",
+      [h.owner.kind === "group" ? "group_id" : "project_id"]: h.owner.id,
+      created_at: h.createdAt,
+      ...Object.fromEntries(flags.map((f) => [f, h.events.has(f)])),
+      push_events_branch_filter: "",
+      enable_ssl_verification: h.enableSslVerification,
+      alert_status: "executable",
+      disabled_until: null,
+      url_variables: [],
+    };
+  }
+
+  /** Sets the flags the body names ("true"/"false", as form or JSON); others stay as they are. */
+  function applyHookBody(h: HookRecord, body: Record<string, string>): void {
+    for (const flag of h.owner.kind === "group" ? GROUP_HOOK_EVENTS : HOOK_EVENTS) {
+      if (body[flag] === "true") h.events.add(flag);
+      if (body[flag] === "false") h.events.delete(flag);
+    }
+    if (body.enable_ssl_verification !== undefined) h.enableSslVerification = body.enable_ssl_verification === "true";
+    if (body.token !== undefined) h.token = body.token;
+    if (body.url !== undefined) h.url = body.url;
+  }
+
+  function hooksApi(req: IncomingMessage, ns: Namespace, level: number, hookIdText: string | undefined, raw: string): Answer | undefined {
+    const method = req.method ?? "GET";
+    const query = new URL(req.url ?? "/", "http://sim").searchParams;
+    if (ns.kind === "group" && !groupHooksAvailable) return { status: 404, body: { error: "404 Not Found" } };
+    if (level < (ns.kind === "group" ? 50 : 40)) return { status: 403, body: { message: "403 Forbidden" } };
+    const body = parseBody(req, raw);
+    if (hookIdText === undefined) {
+      if (method === "GET") return page(hookRecords.filter((h) => h.owner === ns).map(hookJson), query, `${ns.kind}s/${ns.id}/hooks`);
+      if (method !== "POST") return undefined;
+      if (!body.url) return { status: 400, body: { error: "url is missing" } };
+      const h: HookRecord = { id: nextDeploymentId++, owner: ns, url: body.url, token: undefined, enableSslVerification: true, events: new Set(["push_events"]), createdAt: new Date(now()).toISOString() };
+      applyHookBody(h, body);
+      hookRecords.push(h);
+      return { status: 201, body: hookJson(h) };
+    }
+    const h = hookRecords.find((x) => x.owner === ns && String(x.id) === hookIdText);
+    if (!h) return { status: 404, body: { message: "404 Not found" } };
+    if (method === "GET") return { status: 200, body: hookJson(h) };
+    if (method !== "PUT") return undefined;
+    applyHookBody(h, body);
+    return { status: 200, body: hookJson(h) };
+  }
+
+  function deploymentsAndHooksApi(req: IncomingMessage, segments: string[], me: GitlabSimUser, raw: string): Answer | undefined {
+    const method = req.method ?? "GET";
+    const query = new URL(req.url ?? "/", "http://sim").searchParams;
+    const [resource, id, kind, subId, action, extra] = segments;
+    if ((resource !== "projects" && resource !== "groups") || id === undefined || extra !== undefined) return undefined;
+    if (kind !== "hooks" && (resource !== "projects" || (kind !== "environments" && kind !== "deployments" && !(kind === "jobs" && action === "play")))) return undefined;
+    const ns = findNamespace(resource === "projects" ? "project" : "group", id);
+    if (!ns || !canSee(ns, me)) return { status: 404, body: { message: `404 ${resource === "projects" ? "Project" : "Group"} Not Found` } };
+    const level = me.isAdmin ? 50 : effectiveLevel(ns, me.id);
+    if (kind === "hooks") return action === undefined ? hooksApi(req, ns, level, subId, raw) : undefined;
+    const forbidden: Answer = { status: 403, body: { message: "403 Forbidden" } };
+
+    if (kind === "jobs") {
+      if (method !== "POST" || subId === undefined || !/^\d+$/.test(subId)) return undefined;
+      const p = pipelines.find((x) => x.project === ns && x.jobs.some((j) => j.id === Number(subId)));
+      const j = p?.jobs.find((x) => x.id === Number(subId));
+      if (!p || !j) return { status: 404, body: { message: "404 Not found" } };
+      if (level < 30) return forbidden;
+      if (j.status !== "manual") return { status: 400, body: { message: "400 Bad request - Unplayable Job" } };
+      setJobStatus(j, "pending");
+      return { status: 200, body: jobJson(p, j) };
+    }
+    if (method !== "GET" || subId !== undefined) return undefined;
+    if (level < 20) return forbidden;
+    if (kind === "environments") {
+      const name = query.get("name");
+      const search = query.get("search")?.toLowerCase();
+      const rows = environments.filter((e) => e.project === ns && (name === null || e.name === name) && (search === undefined || e.name.toLowerCase().includes(search)));
+      return page(rows.map(environmentJson), query, `projects/${ns.id}/environments`);
+    }
+    const orderBy = query.get("order_by") ?? "id";
+    const status = query.get("status");
+    if (orderBy === "finished_at" && status !== "success") return { status: 400, body: { message: "400 Bad request - `finished_at` sorting requires `status` to be `success`" } };
+    const environment = query.get("environment");
+    const key = (d: DeploymentRecord): string | number => (orderBy === "finished_at" ? (d.finishedAt ?? "") : d.id);
+    const rows = deployments
+      .filter((d) => d.environment.project === ns && (environment === null || d.environment.name === environment) && (status === null || d.status === status))
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0) * (query.get("sort") === "desc" ? -1 : 1));
+    return page(rows.map(deploymentJson), query, `projects/${ns.id}/deployments`);
+  }
+  // ---- end of environments, deployments and webhooks ----
+
   function send(res: ServerResponse, a: Answer): void {
     if (a.location) {
       res.writeHead(a.status, { Location: a.location, "Content-Length": 0 });
@@ -1411,6 +1622,44 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
       return { project: p.project.path, ref: p.ref, status: pipelineStatus(p), source: p.source, userId: p.userId, variables: p.variables.map((v) => ({ ...v })), jobs: p.jobs.map((j) => ({ id: j.id, name: j.name, status: j.status })) };
     },
     // ---- end of merge requests, pipelines and jobs ----
+    addEnvironment(project, name) {
+      return ensureEnvironment(namespace(project), name).id;
+    },
+    addDeployment(project, d) {
+      const ns = namespace(project);
+      const pipeline = pipelines.find((p) => p.id === d.pipelineId && p.project === ns);
+      const job = pipeline?.jobs.find((j) => j.name === d.job);
+      if (!pipeline || !job) throw new Error(`gitlab-sim: no job ${d.job} in pipeline ${d.pipelineId} of ${project}`);
+      const environment = ensureEnvironment(ns, d.environment);
+      const status = d.status ?? "success";
+      const at = new Date(now()).toISOString();
+      const record: DeploymentRecord = {
+        id: nextDeploymentId++,
+        iid: deployments.filter((x) => x.environment.project === ns).length + 1,
+        environment,
+        pipeline,
+        job,
+        status,
+        createdAt: at,
+        finishedAt: status === "success" || status === "failed" || status === "canceled" ? (d.finishedAt ?? at) : null,
+      };
+      deployments.push(record);
+      return record.id;
+    },
+    addHook(path, h) {
+      const record: HookRecord = { id: nextDeploymentId++, owner: namespace(path), url: h.url, token: h.token, enableSslVerification: true, events: new Set(h.events ?? ["push_events"]), createdAt: new Date(now()).toISOString() };
+      hookRecords.push(record);
+      return record.id;
+    },
+    hooks(path) {
+      const ns = namespace(path);
+      return hookRecords
+        .filter((h) => h.owner === ns)
+        .map((h) => ({ id: h.id, url: h.url, token: h.token, enableSslVerification: h.enableSslVerification, events: [...h.events].sort() }));
+    },
+    setGroupHooksAvailable(available) {
+      groupHooksAvailable = available;
+    },
     failNext(f) {
       failures.push({ ...f, times: f.times ?? 1 });
     },
