@@ -17,6 +17,8 @@ export interface Stream {
   count: number;
   /** Last answer to each webhook sent: an HTTP status, or undefined when none came. */
   answers: Map<number, number | undefined>;
+  /** Webhooks sent again because no answer came (each counted once per resend). */
+  resent: number;
   send(o: { url: string; rate: number; indices: number[] }): Promise<void>;
   /** Sends every unanswered webhook again until each is answered or `ms` pass. */
   resendUnanswered(url: () => string, ms: number): Promise<void>;
@@ -34,6 +36,7 @@ export interface Tally {
   unanswered: number;
   /** Answers by status ("none" for no answer). */
   statuses: Record<string, number>;
+  resent: number;
 }
 
 export function range(from: number, to: number): number[] {
@@ -54,15 +57,17 @@ export function newStream(name: string, count: number): Stream {
       onAnswer: (j, status) => answers.set(indices[j]!, status),
     });
   };
-  return {
+  const stream: Stream = {
     count,
     answers,
+    resent: 0,
     send,
     async resendUnanswered(url, ms) {
       const deadline = Date.now() + ms;
       for (;;) {
         const unanswered = range(0, count).filter((i) => answers.has(i) && answers.get(i) === undefined);
         if (unanswered.length === 0 || Date.now() > deadline) return;
+        stream.resent += unanswered.length;
         await send({ url: url(), rate: 200, indices: unanswered });
         await sleep(250);
       }
@@ -73,7 +78,7 @@ export function newStream(name: string, count: number): Stream {
         const i = events.indexOf(`${p.message} ${JSON.stringify(p.props)}`);
         if (i !== undefined) posts.set(i, (posts.get(i) ?? 0) + 1);
       }
-      const t: Tally = { sent: count, postedOnce: 0, lost: 0, duplicated: 0, unanswered: 0, statuses: {} };
+      const t: Tally = { sent: count, postedOnce: 0, lost: 0, duplicated: 0, unanswered: 0, statuses: {}, resent: stream.resent };
       for (let i = 0; i < count; i++) {
         const n = posts.get(i) ?? 0;
         const status = answers.get(i);
@@ -87,6 +92,7 @@ export function newStream(name: string, count: number): Stream {
       return t;
     },
   };
+  return stream;
 }
 
 export function tallyLine(name: string, t: Tally): string {
@@ -97,7 +103,7 @@ export function answersLine(t: Tally): string {
   const statuses = Object.entries(t.statuses)
     .map(([status, n]) => `${status} x ${n}`)
     .join(", ");
-  return `answers ${statuses}${t.unanswered ? `; ${t.unanswered} never answered nor posted` : ""}`;
+  return `last answers ${statuses}; ${t.resent} sends again after no answer${t.unanswered ? `; ${t.unanswered} never answered nor posted` : ""}`;
 }
 
 /**
