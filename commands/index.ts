@@ -13,6 +13,7 @@ import { enforceRequirements } from "./requirements.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
 import { todo } from "./todo.js";
+import { webhookAdd, webhookList } from "./webhook.js";
 import { CommandError, ephemeral, escapeMarkdown, type Command, type CommandContext, type CommandReply } from "./types.js";
 
 export const commands: readonly Command[] = [
@@ -26,6 +27,8 @@ export const commands: readonly Command[] = [
   todo,
   settingsCommand,
   deploy,
+  webhookAdd,
+  webhookList,
   mrList,
   mrShow,
   mrApprove,

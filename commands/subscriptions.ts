@@ -13,6 +13,7 @@ import { deleteSubscription, listSubscriptions, normalizePath, upsertSubscriptio
 import { DEFAULT_TRIGGER } from "./help.js";
 import { localeOf } from "./locale.js";
 import { parseProjectPath } from "./references.js";
+import { missingWebhookHint } from "./webhook.js";
 import { requireChannelAdmin } from "./requirements.js";
 import {
   CommandError,
@@ -170,9 +171,15 @@ export const subscriptionsAdd: Command = {
     // Seen by the whole channel: in the bot's default language, as its notifications are.
     const locale = ctx.config.defaultLocale;
     const said = { who: mentionUser(ctx.userName), path: escapeMarkdown(path), features: showFeatures(features) };
-    if (created || !before) return inChannel(t(locale, "account.subscribe.added", said));
-    if (before.features === features) return inChannel(t(locale, "account.subscribe.unchanged", said));
-    return inChannel(t(locale, "account.subscribe.replaced", { ...said, before: showFeatures(before.features) }));
+    const text =
+      created || !before
+        ? t(locale, "account.subscribe.added", said)
+        : before.features === features
+          ? t(locale, "account.subscribe.unchanged", said)
+          : t(locale, "account.subscribe.replaced", { ...said, before: showFeatures(before.features) });
+    // Nothing is posted until GitLab sends events here: say so while the channel is looking.
+    const hint = await missingWebhookHint(ctx, access);
+    return inChannel(hint ? `${text}\n${hint}` : text);
   },
 };
 

@@ -23,7 +23,8 @@ export interface CommandContext {
   rest: string;
   db: Db;
   mattermost: MattermostApi;
-  config: Pick<Config, "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels">>;
+  /** `webhookSecrets`: the master secrets; hooks the bot makes get a token derived from the first (`webhook add`). */
+  config: Pick<Config, "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels" | "webhookSecrets">>;
   /** Linked GitLab accounts (connect, acting as the user); absent or not ready when GitLab is not configured. */
   gitlab?: GitlabAccountsSetup;
   /** Personal side (profiles, reminder schedules); absent where the bot runs without it. */

@@ -20,7 +20,7 @@ import { tokenAuth, type TokenVariables } from "./middleware/token-auth.js";
 export interface CommandRouteDeps {
   db: Db;
   mattermost: MattermostApi;
-  config: Pick<Config, "mattermost" | "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels">>;
+  config: Pick<Config, "mattermost" | "defaultLocale" | "publicUrl"> & Partial<Pick<Config, "allowPrivateProjectsInPublicChannels" | "webhookSecrets">>;
   logger: Logger;
   /** Linked GitLab accounts, for the commands that act on GitLab. */
   gitlab?: GitlabAccountsSetup;
@@ -69,6 +69,7 @@ export function commandRoutes(deps: CommandRouteDeps): Hono<CommandEnv> {
     defaultLocale: deps.config.defaultLocale,
     publicUrl: deps.config.publicUrl,
     allowPrivateProjectsInPublicChannels: deps.config.allowPrivateProjectsInPublicChannels ?? false,
+    webhookSecrets: deps.config.webhookSecrets,
   };
   const refusal = (c: Context, text: string, status: 200 | 400 | 401 | 408 | 413 | 503) => c.json({ response_type: "ephemeral", text } satisfies CommandReply, status);
   const app = new Hono<CommandEnv>();
