@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { missingAccountSettings, type GitlabAccountsSetup } from "./gitlab/accounts.js";
+import { autocompleteRoutes } from "./http/autocomplete.js";
 import { commandRoutes } from "./http/command-route.js";
 import { redisCommandTokenTeams } from "./http/command-token-teams.js";
 import { healthRoutes, metricsRoutes } from "./http/health-routes.js";
@@ -41,6 +42,7 @@ export function createApp(deps: AppDeps): Hono {
   const tokenTeams = redisCommandTokenTeams(redis, config.queuePrefix);
   app.route("/", commandRoutes({ db, mattermost, config, logger, metrics, gitlab, people: deps.people, tokenTeams }));
   app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
+  app.route("/", autocompleteRoutes({ locale: config.defaultLocale }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));

@@ -437,6 +437,7 @@ export const en = {
   "cmd.webhook.disabled": "disabled by GitLab after failed deliveries",
   "cmd.webhook.missing_events": "not sending {events}",
   "cmd.webhook.hint": "No webhook of {path} or of a group above it sends events to this bot yet, so nothing will be posted. A Maintainer can add one with {command}.",
+  "autocomplete.description": "GitLab in Mattermost: subscriptions, issues, merge requests, pipelines, deployments",
 
   "subgroup.create": "Subgroup {subgroup} was created",
   "subgroup.destroy": "Subgroup {subgroup} was deleted",

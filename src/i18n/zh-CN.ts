@@ -439,6 +439,7 @@ export const zhCN: Record<MessageKey, string> = {
   "cmd.webhook.disabled": "因投递失败已被 GitLab 停用",
   "cmd.webhook.missing_events": "未发送 {events}",
   "cmd.webhook.hint": "{path} 及其上级群组还没有向本机器人发送事件的 Webhook，因此不会发布任何内容。维护者可以用 {command} 添加。",
+  "autocomplete.description": "Mattermost 中的 GitLab：订阅、议题、合并请求、流水线、部署",
 
   "subgroup.create": "子群组 {subgroup} 已创建",
   "subgroup.destroy": "子群组 {subgroup} 已删除",
