@@ -1,21 +1,24 @@
 // The admin CLI (SPEC.md "Admin CLI"): `gitlab-mm <command>`, or `npm run cli -- <command>` from a
-// checkout. Local mode: the same database (and Redis) as the server, no Mattermost login.
+// checkout. Local mode: the same database (and Redis) as the server, no Mattermost login. Remote mode
+// (`--url <bot> --token <ADMIN_TOKEN>`): the commands marked `remote` ask a running bot's admin API
+// through the same backend interface (src/admin/), so they print the same.
 // Exit 0 on success, 1 with a one-line message on error, 2 on bad usage.
 import { readFileSync, writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
-import { canonicalFeatures, parseSubscriptionPath } from "../commands/subscriptions.js";
 import { CommandError } from "../commands/types.js";
+import type { AdminBackend } from "./admin/backend.js";
+import { AdminInputError, checkFeatures, checkSubscriptionPath } from "./admin/input.js";
+import { createLocalBackend, RedisUnavailableError } from "./admin/local-backend.js";
+import { createRemoteBackend, RemoteTargetError, type RemoteTarget } from "./admin/remote-backend.js";
 import { isMain } from "./is-main.js";
 import { createBackup, parseBackup, restoreBackup } from "./store/backup.js";
-import { ConfigError, loadEncryptionKeys, loadLocalConfig, readEnvironment, type LocalConfig } from "./config.js";
+import { ConfigError, loadEncryptionKeys, loadLocalConfig, loadRemoteSettings, readEnvironment, type LocalConfig } from "./config.js";
 import { generateKey, keyIdOf, parseKey, TokenCryptoError } from "./crypto.js";
 import { rotateTokenKeys } from "./key-rotation.js";
-import { JOB_STATES, QUEUE_NAMES, queueStats, retryFailed } from "./queue/admin.js";
+import { JOB_STATES, QUEUE_NAMES } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
-import { migrateToLatest, migrationStatus, openDatabase, type Db } from "./store/db.js";
-import { deleteSubscription, listSubscriptions, upsertSubscription } from "./store/subscriptions.js";
+import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
 import { listUserLinks } from "./store/user-links.js";
-import { countSpooled } from "./store/webhook-spool.js";
 
 export interface CliIo {
   stdout: (s: string) => void;
@@ -35,12 +38,18 @@ interface CliContext {
   database(opts?: { migrate?: boolean }): Promise<Db>;
   /** Connects to the queues' Redis; closed by runCli. */
   redis(): Promise<Redis>;
+  /** The bot's state: this host's database and Redis, or a bot's admin API with --url. */
+  backend(): AdminBackend;
+  /** True with --url: only commands marked `remote` run, and they reach the bot through `backend()` alone. */
+  remote: boolean;
 }
 
 interface CliCommand {
   name: string;
   usage: string;
   summary: string;
+  /** Runs with --url too (through `ctx.backend()` only); the others need the bot's host. */
+  remote?: true;
   /** Options that take a value, without the dashes. */
   options?: readonly string[];
   /** Options that take no value (`--force`), without the dashes; present ones read "true". */
@@ -62,12 +71,17 @@ function requireOption(ctx: CliContext, name: string): string {
   return value;
 }
 
+/** `check(...)`, its AdminInputError a usage error. */
+function usageChecked<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw error instanceof AdminInputError ? new UsageError(error.message) : error;
+  }
+}
+
 function requirePath(ctx: CliContext): string {
-  const raw = ctx.args[0];
-  if (raw === undefined) throw new UsageError("name the GitLab project or group path");
-  const path = parseSubscriptionPath(raw);
-  if (!path) throw new UsageError(`"${raw}" is not a GitLab project or group path (letters, digits, _ . -, segments joined by /)`);
-  return path;
+  return usageChecked(() => checkSubscriptionPath(ctx.args[0]));
 }
 
 /**
@@ -91,11 +105,11 @@ const cliCommands: readonly CliCommand[] = [
     usage: "migrate [--status]",
     summary: "bring the database schema up to date (forward only); --status lists applied and pending migrations",
     flags: ["status"],
+    remote: true,
     async run(ctx) {
       if (ctx.args.length > 0) throw new UsageError("migrate takes no arguments");
-      const db = await ctx.database({ migrate: false });
       if (ctx.options.has("status")) {
-        const { applied, pending, newer } = await migrationStatus(db);
+        const { applied, pending, newer } = await ctx.backend().migrationStatus();
         const width = Math.max(...[...applied, ...newer].map((m) => m.name.length), ...pending.map((name) => name.length));
         for (const m of applied) ctx.io.stdout(`applied  ${m.name.padEnd(width)}  ${m.appliedAt}`);
         for (const name of pending) ctx.io.stdout(`pending  ${name}`);
@@ -107,7 +121,9 @@ const cliCommands: readonly CliCommand[] = [
         );
         return;
       }
-      const { applied, newer } = await migrateToLatest(db);
+      // A running bot has migrated its database when it started: there is nothing to do from afar.
+      if (ctx.remote) throw new UsageError("only migrate --status runs with --url; migrate itself runs on the bot's host (the bot also migrates when it starts)");
+      const { applied, newer } = await migrateToLatest(await ctx.database({ migrate: false }));
       if (newer?.length) {
         ctx.io.stdout(`Database schema is up to date; it also has migrations of a newer version of the bot (${newer.join(", ")}), which this version leaves alone.`);
         return;
@@ -119,37 +135,32 @@ const cliCommands: readonly CliCommand[] = [
     name: "subscriptions list",
     usage: "subscriptions list [--channel <channel-id>]",
     summary: "list subscriptions (of one channel)",
+    remote: true,
     options: ["channel"],
     async run(ctx) {
       if (ctx.args.length > 0) throw new UsageError("subscriptions list takes no path");
       const channelId = ctx.options.get("channel");
-      const db = await ctx.database();
-      const rows = await listSubscriptions(db, { channelId });
+      const rows = await ctx.backend().listSubscriptions(channelId);
       if (rows.length === 0) {
         ctx.io.stdout(channelId ? `No subscriptions in channel ${channelId}.` : "No subscriptions.");
         return;
       }
-      const channelWidth = Math.max(...rows.map((r) => r.channel_id.length));
+      const channelWidth = Math.max(...rows.map((r) => r.channelId.length));
       const pathWidth = Math.max(...rows.map((r) => r.path.length));
-      for (const r of rows) ctx.io.stdout(`${r.channel_id.padEnd(channelWidth)}  ${r.path.padEnd(pathWidth)}  ${r.features}`);
+      for (const r of rows) ctx.io.stdout(`${r.channelId.padEnd(channelWidth)}  ${r.path.padEnd(pathWidth)}  ${r.features}`);
     },
   },
   {
     name: "subscriptions add",
     usage: "subscriptions add --channel <channel-id> <project|group> [features]",
     summary: "subscribe a channel; replaces the features of an existing subscription",
+    remote: true,
     options: ["channel"],
     async run(ctx) {
       const channelId = requireOption(ctx, "channel");
       const path = requirePath(ctx);
-      let features: string;
-      try {
-        features = canonicalFeatures(featuresFromArgv(ctx.args.slice(1)));
-      } catch (error) {
-        throw error instanceof CommandError ? new UsageError(error.message) : error;
-      }
-      const db = await ctx.database();
-      const { created } = await upsertSubscription(db, { channelId, path, features, createdBy: "cli" });
+      const features = usageChecked(() => checkFeatures(featuresFromArgv(ctx.args.slice(1))));
+      const { created } = await ctx.backend().addSubscription({ channelId, path, features });
       ctx.io.stdout(`${created ? "Subscribed" : "Updated subscription of"} channel ${channelId} to ${path}: ${features}`);
     },
   },
@@ -157,13 +168,13 @@ const cliCommands: readonly CliCommand[] = [
     name: "subscriptions delete",
     usage: "subscriptions delete --channel <channel-id> <project|group>",
     summary: "remove a channel's subscription",
+    remote: true,
     options: ["channel"],
     async run(ctx) {
       const channelId = requireOption(ctx, "channel");
       const path = requirePath(ctx);
       if (ctx.args.length > 1) throw new UsageError("subscriptions delete takes one path");
-      const db = await ctx.database();
-      if (!(await deleteSubscription(db, channelId, path))) throw new CommandError("not_found", `channel ${channelId} has no subscription to ${path}`);
+      if (!(await ctx.backend().deleteSubscription(channelId, path))) throw new CommandError("not_found", `channel ${channelId} has no subscription to ${path}`);
       ctx.io.stdout(`Deleted subscription of channel ${channelId} to ${path}.`);
     },
   },
@@ -171,10 +182,12 @@ const cliCommands: readonly CliCommand[] = [
     name: "queue stats",
     usage: "queue stats",
     summary: "jobs per queue and state, and webhooks spooled while Redis did not answer",
+    remote: true,
     async run(ctx) {
-      const spooled = `webhooks spooled for Redis: ${await countSpooled(await ctx.database())}`;
+      const backend = ctx.backend();
+      const spooled = `webhooks spooled for Redis: ${await backend.spooledWebhooks()}`;
       // The spool matters most while Redis is down: say it before saying Redis does not answer.
-      const stats = await ctx.redis().then((redis) => queueStats(redis, ctx.config().queuePrefix)).catch((error: unknown) => {
+      const stats = await backend.queueStats().catch((error: unknown) => {
         ctx.io.stdout(spooled);
         throw error;
       });
@@ -190,8 +203,9 @@ const cliCommands: readonly CliCommand[] = [
     name: "queue retry-failed",
     usage: "queue retry-failed",
     summary: "replay every failed job (posts already made are not made again)",
+    remote: true,
     async run(ctx) {
-      const retried = await retryFailed(await ctx.redis(), ctx.config().queuePrefix);
+      const retried = await ctx.backend().retryFailed();
       ctx.io.stdout(`Retried ${retried.events} failed event job(s), ${retried.deliveries} failed delivery job(s) and ${retried.personal} failed personal job(s).`);
     },
   },
@@ -199,25 +213,28 @@ const cliCommands: readonly CliCommand[] = [
     name: "preview",
     usage: "preview <payload.json> [--lang en|zh-CN] [--event <X-Gitlab-Event>] [--format text|json]",
     summary: "print the post(s) a webhook payload would produce (no database or Redis needed)",
+    remote: true,
     options: ["lang", "event", "format"],
     async run(ctx) {
       // Loaded here: the other commands need no handlers.
-      const { previewFile, previewLocale } = await import("./preview.js");
+      const { readPayloadFile, previewLocale } = await import("./preview.js");
       if (ctx.args.length !== 1) throw new UsageError("name one payload file");
       const lang = previewLocale(ctx.options.get("lang"));
       if (!lang) throw new UsageError(`unknown language "${ctx.options.get("lang")}": use en or zh-CN`);
       const format = ctx.options.get("format") ?? "text";
       if (format !== "text" && format !== "json") throw new UsageError(`unknown format "${format}": use text or json`);
-      ctx.io.stdout(await previewFile(ctx.args[0]!, { lang, eventHeader: ctx.options.get("event"), json: format === "json" }));
+      const payload = await readPayloadFile(ctx.args[0]!);
+      ctx.io.stdout(await ctx.backend().preview(payload, { lang, eventHeader: ctx.options.get("event"), json: format === "json" }));
     },
   },
   {
     name: "users list",
     usage: "users list",
     summary: "Mattermost users connected to GitLab, with their GitLab username and token expiry (never the tokens)",
+    remote: true,
     async run(ctx) {
       if (ctx.args.length > 0) throw new UsageError("users list takes no arguments");
-      const links = await listUserLinks(await ctx.database());
+      const links = await ctx.backend().listUsers();
       if (links.length === 0) {
         ctx.io.stdout("No Mattermost user has connected a GitLab account.");
         return;
@@ -303,6 +320,7 @@ const cliCommands: readonly CliCommand[] = [
     name: "help",
     usage: "help",
     summary: "show this list",
+    remote: true,
     async run(ctx) {
       ctx.io.stdout(helpText());
     },
@@ -359,7 +377,67 @@ function oneLine(error: unknown): string {
   return message.trim().split("\n")[0]!;
 }
 
+/** `--url`, `--token` and `--insecure`: which bot a command runs on. They may stand anywhere before `--`. */
+interface TargetOptions {
+  url?: string;
+  token?: string;
+  insecure: boolean;
+}
+
+function takeTargetOptions(argv: readonly string[]): { rest: string[]; target: TargetOptions } {
+  const rest: string[] = [];
+  const target: TargetOptions = { insecure: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    if (a === "--insecure") {
+      target.insecure = true;
+      continue;
+    }
+    const name = a === "--url" || a.startsWith("--url=") ? "url" : a === "--token" || a.startsWith("--token=") ? "token" : undefined;
+    if (!name) {
+      rest.push(a);
+      continue;
+    }
+    const value = a.includes("=") ? a.slice(a.indexOf("=") + 1) : argv[++i];
+    if (value === undefined || value === "" || value.startsWith("--")) throw new UsageError(`--${name} needs a value`);
+    target[name] = value;
+  }
+  return { rest, target };
+}
+
+/** The bot to ask with --url (flags first, then GITLAB_MM_URL and GITLAB_MM_TOKEN), or undefined to run here. */
+function remoteTarget(given: TargetOptions, env: Record<string, string | undefined>): RemoteTarget | undefined {
+  const fromEnv = loadRemoteSettings(env);
+  const url = given.url ?? fromEnv.url;
+  if (url === undefined) {
+    if (given.token !== undefined || given.insecure) throw new UsageError("--token and --insecure go with --url <bot> (or GITLAB_MM_URL)");
+    return undefined;
+  }
+  const token = given.token ?? fromEnv.token;
+  if (token === undefined) throw new UsageError("--url needs --token <ADMIN_TOKEN> (or GITLAB_MM_TOKEN, which keeps it out of shell history)");
+  return { url, token, insecure: given.insecure };
+}
+
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  let remote: AdminBackend | undefined;
+  try {
+    const taken = takeTargetOptions(argv);
+    argv = taken.rest;
+    const target = remoteTarget(taken.target, io.env ?? readEnvironment());
+    if (target) remote = createRemoteBackend(target);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const problem of error.problems) io.stderr(problem);
+      return 1;
+    }
+    if (!(error instanceof UsageError) && !(error instanceof RemoteTargetError)) throw error;
+    io.stderr(`gitlab-mm: ${error.message}`);
+    return 2;
+  }
   if (argv.length === 0) {
     io.stderr(helpText());
     return 2;
@@ -378,8 +456,17 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let config: LocalConfig | undefined;
   let db: Db | undefined;
   let redis: Redis | undefined;
+  let local: AdminBackend | undefined;
   const ctx: Omit<CliContext, "args" | "options"> = {
     io,
+    remote: remote !== undefined,
+    backend() {
+      local ??= createLocalBackend({
+        database: (opts) => this.database(opts),
+        queues: async () => ({ connection: await this.redis(), prefix: this.config().queuePrefix }),
+      });
+      return remote ?? local;
+    },
     config() {
       config ??= loadLocalConfig(io.env ?? readEnvironment());
       return config;
@@ -397,7 +484,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
         redis = new Redis(url, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: false });
         redis.on("error", () => {});
         await waitReady(redis, 3000).catch(() => {
-          throw new Error(`Redis at ${url.replace(/\/\/[^@]*@/, "//***@")} does not answer: start Redis or set REDIS_URL`);
+          throw new RedisUnavailableError(url);
         });
       }
       return redis;
@@ -409,6 +496,9 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (rest.includes("--help") || rest.includes("-h")) {
       io.stdout(`Usage: gitlab-mm ${command.usage}\n  ${command.summary}`);
       return 0;
+    }
+    if (remote && !command.remote) {
+      throw new UsageError(`runs only on the bot's host, where its database and files are: run it there, without --url`);
     }
     const { args, options } = parseOptions(rest, command.options ?? [], command.flags);
     await command.run({ ...ctx, args, options });

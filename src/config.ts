@@ -42,6 +42,9 @@ const positiveInt = (fallback: number) =>
       return n;
     });
 
+// A proxy is named by URL (http://host:3128, or https:// for a proxy spoken to over TLS).
+const proxyUrl = optionalString.refine((v) => v === undefined || (/^https?:\/\//i.test(v) && URL.canParse(v)), "must be the proxy's http:// or https:// URL, e.g. http://proxy.example.com:3128");
+
 const csv = z
   .string()
   .optional()
@@ -121,9 +124,15 @@ const schema = z.object({
   WEBHOOK_MAX_BYTES: positiveInt(26214400),
   DEFAULT_LOCALE: z.enum(LOCALES, { error: "must be en or zh-CN" }).default("en"),
   ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS: bool(false),
-  HTTP_PROXY: optionalString,
-  HTTPS_PROXY: optionalString,
+  HTTP_PROXY: proxyUrl,
+  HTTPS_PROXY: proxyUrl,
   NO_PROXY: optionalString,
+  // The lower-case forms many tools set (curl, wget); the upper-case ones win when both are set.
+  http_proxy: proxyUrl,
+  https_proxy: proxyUrl,
+  no_proxy: optionalString,
+  // Bearer token of the admin API (/admin/..., `gitlab-mm --url`); unset, the API is off.
+  ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters (openssl rand -hex 32), or empty to turn the admin API off"),
   ROLE: z.enum(["all", "web", "worker"]).default("all"),
   DELIVERY_CONCURRENCY: positiveInt(8),
   DELIVERY_RETRY_BASE_MS: positiveInt(2000),
@@ -170,7 +179,9 @@ export interface Config {
   webhookMaxBytes: number;
   defaultLocale: Locale;
   allowPrivateProjectsInPublicChannels: boolean;
-  proxy: { http?: string; https?: string; noProxy?: string };
+  proxy: ProxySettings;
+  /** Bearer token of the admin API (ADMIN_TOKEN); the API is off without it. */
+  adminToken?: string;
   role: "all" | "web" | "worker";
   deliveryConcurrency: number;
   /** First retry delay of queued work; the cap between tries and the 48-hour budget scale with it. */
@@ -210,6 +221,25 @@ export function loadLocalConfig(env: Record<string, string | undefined> = readEn
   if (!result.success) throw problemsOf(result.error, env);
   const e = result.data;
   return { redisUrl: e.REDIS_URL, queuePrefix: e.QUEUE_PREFIX, databaseUrl: e.DATABASE_URL, logLevel: e.LOG_LEVEL, defaultLocale: e.DEFAULT_LOCALE };
+}
+
+/** Proxies for outbound calls (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, or their lower-case forms). */
+export interface ProxySettings {
+  http?: string;
+  https?: string;
+  noProxy?: string;
+}
+
+const remoteSchema = z.object({
+  GITLAB_MM_URL: optionalString.refine((v) => v === undefined || (/^https?:\/\//i.test(v) && URL.canParse(v)), "must be the bot's http:// or https:// URL, or empty to run gitlab-mm locally"),
+  GITLAB_MM_TOKEN: optionalString,
+});
+
+/** `gitlab-mm --url`/`--token` from the environment (GITLAB_MM_URL, GITLAB_MM_TOKEN): kept out of shell history and `ps`. */
+export function loadRemoteSettings(env: Record<string, string | undefined> = readEnvironment()): { url?: string; token?: string } {
+  const result = remoteSchema.safeParse(env);
+  if (!result.success) throw problemsOf(result.error, env);
+  return { url: result.data.GITLAB_MM_URL, token: result.data.GITLAB_MM_TOKEN };
 }
 
 const keysSchema = schema.pick({ ENCRYPTION_KEY: true, ENCRYPTION_KEY_PREVIOUS: true });
@@ -254,7 +284,8 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     defaultLocale: e.DEFAULT_LOCALE,
     allowPrivateProjectsInPublicChannels: e.ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS,
-    proxy: { http: e.HTTP_PROXY, https: e.HTTPS_PROXY, noProxy: e.NO_PROXY },
+    proxy: { http: e.HTTP_PROXY ?? e.http_proxy, https: e.HTTPS_PROXY ?? e.https_proxy, noProxy: e.NO_PROXY ?? e.no_proxy },
+    adminToken: e.ADMIN_TOKEN,
     role: e.ROLE,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
     deliveryRetryBaseMs: e.DELIVERY_RETRY_BASE_MS,

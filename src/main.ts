@@ -1,7 +1,6 @@
 // Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown.
 import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
-import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setupGitlabAccounts } from "./gitlab/accounts.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -15,6 +14,7 @@ import { startDeliveryWorker } from "./queue/delivery-worker.js";
 import { startEventsWorker } from "./queue/events-worker.js";
 import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
+import { useOutboundProxy } from "./outbound-proxy.js";
 import { startSpoolReplayer } from "./queue/spool-replayer.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { isMain } from "./is-main.js";
@@ -30,14 +30,9 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
-function useProxy(config: Config): void {
-  const { http, https, noProxy } = config.proxy;
-  if (http || https) setGlobalDispatcher(new EnvHttpProxyAgent({ httpProxy: http, httpsProxy: https, noProxy }));
-}
-
 /** Starts the bot with a loaded config; used by `npm start` and by the end-to-end tests. */
 export async function startBot(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningBot> {
-  useProxy(config);
+  useOutboundProxy(config.proxy);
   const { db } = openDatabase(config.databaseUrl);
   const { applied } = await migrateToLatest(db);
   if (applied.length) logger.info({ applied }, "database migrated");

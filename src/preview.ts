@@ -112,15 +112,16 @@ export function previewLocale(value: string | undefined): Locale | undefined {
   return LOCALES.find((l) => l.toLowerCase() === value.toLowerCase());
 }
 
-/** {@link previewPayload} of a file; PreviewError ("unreadable") when it cannot be read. */
-export async function previewFile(path: string, options: PreviewOptions = {}): Promise<string> {
-  let text: string;
+/**
+ * A payload file's text for {@link previewPayload}, read where the CLI runs (also with --url, which
+ * sends the text to the bot); PreviewError ("unreadable") when it cannot be read.
+ */
+export async function readPayloadFile(path: string): Promise<string> {
   try {
-    text = await readFile(path, "utf8");
+    return await readFile(path, "utf8");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code === "EACCES" ? "permission denied" : (code ?? (error as Error).message);
     throw new PreviewError("unreadable", `cannot read ${path}: ${why}`);
   }
-  return previewPayload(text, options);
 }

@@ -4,6 +4,7 @@ import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
 import { missingAccountSettings, type GitlabAccountsSetup } from "./gitlab/accounts.js";
 import { autocompleteRoutes } from "./http/autocomplete.js";
+import { adminRoutes } from "./http/admin-routes.js";
 import { commandRoutes } from "./http/command-route.js";
 import { redisCommandTokenTeams } from "./http/command-token-teams.js";
 import { healthRoutes, metricsRoutes } from "./http/health-routes.js";
@@ -44,6 +45,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
   app.route("/", autocompleteRoutes({ locale: config.defaultLocale }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
+  app.route("/", adminRoutes({ config, db, redis, logger }));
   if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {
