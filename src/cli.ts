@@ -19,17 +19,22 @@ import { JOB_STATES, QUEUE_NAMES } from "./queue/admin.js";
 import { waitReady } from "./queue/connection.js";
 import { migrateToLatest, openDatabase, type Db } from "./store/db.js";
 import { listUserLinks } from "./store/user-links.js";
+import type { SecretInput } from "./setup/secret-prompt.js";
 
 export interface CliIo {
   stdout: (s: string) => void;
   stderr: (s: string) => void;
   /** The environment to read settings from; default: the process environment and `.env`. */
   env?: Record<string, string | undefined>;
+  /** The terminal `setup` asks for tokens on (without echo); absent or not a TTY: it never asks. */
+  stdin?: SecretInput;
 }
 
 interface CliContext {
   /** Positional arguments after the command name. */
   args: string[];
+  /** Every value of an option, in order, for options given more than once (`--team a --team b`). */
+  optionValues(name: string): string[];
   /** `--name value` / `--name=value` options the command declared. */
   options: Map<string, string>;
   io: CliIo;
@@ -317,6 +322,23 @@ const cliCommands: readonly CliCommand[] = [
     },
   },
   {
+    name: "setup",
+    usage: "setup [--gitlab-url U] [--mattermost-url U] [--public-url U] [--team NAME]... [--write-env F] [--dry-run] [--renew-oauth-secret]",
+    summary:
+      "make or repair the GitLab OAuth application, the Mattermost bot and its token, and /gitlab in each team, and write them to .env (tokens from GITLAB_ADMIN_TOKEN and MATTERMOST_ADMIN_TOKEN, else asked)",
+    options: ["gitlab-url", "mattermost-url", "public-url", "team", "write-env"],
+    flags: ["dry-run", "renew-oauth-secret"],
+    async run(ctx) {
+      // Loaded here: the other commands need no GitLab or Mattermost clients.
+      const { setupFromCli, SetupUsageError } = await import("./setup/command.js");
+      try {
+        await setupFromCli({ args: ctx.args, options: ctx.options, teams: ctx.optionValues("team"), env: ctx.io.env ?? readEnvironment(), stdin: ctx.io.stdin, stdout: ctx.io.stdout, stderr: ctx.io.stderr });
+      } catch (error) {
+        throw error instanceof SetupUsageError ? new UsageError(error.message) : error;
+      }
+    },
+  },
+  {
     name: "help",
     usage: "help",
     summary: "show this list",
@@ -341,9 +363,10 @@ function findCliCommand(words: readonly string[]): CliCommand | undefined {
   return best;
 }
 
-function parseOptions(argv: readonly string[], allowed: readonly string[], flags: readonly string[] = []): { args: string[]; options: Map<string, string> } {
+function parseOptions(argv: readonly string[], allowed: readonly string[], flags: readonly string[] = []): { args: string[]; options: Map<string, string>; values: Map<string, string[]> } {
   const args: string[] = [];
   const options = new Map<string, string>();
+  const values = new Map<string, string[]>();
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--") {
@@ -365,8 +388,9 @@ function parseOptions(argv: readonly string[], allowed: readonly string[], flags
     const value = eq === -1 ? argv[++i] : a.slice(eq + 1);
     if (value === undefined || value === "" || (eq === -1 && value.startsWith("--"))) throw new UsageError(`--${name} needs a value`);
     options.set(name, value);
+    values.set(name, [...(values.get(name) ?? []), value]);
   }
-  return { args, options };
+  return { args, options, values };
 }
 
 /** The first line of an error's message, never a stack trace (pg's AggregateError has an empty message). */
@@ -457,7 +481,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let db: Db | undefined;
   let redis: Redis | undefined;
   let local: AdminBackend | undefined;
-  const ctx: Omit<CliContext, "args" | "options"> = {
+  const ctx: Omit<CliContext, "args" | "options" | "optionValues"> = {
     io,
     remote: remote !== undefined,
     backend() {
@@ -500,8 +524,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (remote && !command.remote) {
       throw new UsageError(`runs only on the bot's host, where its database and files are: run it there, without --url`);
     }
-    const { args, options } = parseOptions(rest, command.options ?? [], command.flags);
-    await command.run({ ...ctx, args, options });
+    const { args, options, values } = parseOptions(rest, command.options ?? [], command.flags);
+    await command.run({ ...ctx, args, options, optionValues: (name) => values.get(name) ?? [] });
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -526,6 +550,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   process.exitCode = await runCli(argv, {
     stdout: (s) => process.stdout.write(`${s}\n`),
     stderr: (s) => process.stderr.write(`${s}\n`),
+    stdin: process.stdin,
   });
 }
 

@@ -196,6 +196,12 @@ export interface GitlabSim {
   /** Group webhooks are a paid feature: without them GitLab has no /groups/:id/hooks (404). */
   setGroupHooksAvailable(available: boolean): void;
   // ---- end of environments, deployments and webhooks ----
+  // ---- Applications API and personal access tokens (gitlab-mm setup) ----
+  /** A personal access token of the user (scope api), for `PRIVATE-TOKEN`. */
+  addPersonalAccessToken(user: GitlabSimUser): string;
+  /** Every OAuth application, as GitLab holds it (secrets included). */
+  applications(): { id: number; name: string; scopes: string[]; confidential: boolean; clientId: string; clientSecret: string; redirectUri: string }[];
+  // ---- end of the Applications API and personal access tokens ----
   /** The next matching request(s) get this status and body instead of an answer. */
   failNext(f: { method?: string; path?: RegExp; status: number; body?: unknown; times?: number; headers?: Record<string, string> }): void;
   /** The next matching request(s) are answered after `ms`. */
@@ -1343,6 +1349,76 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
   }
   // ---- end of environments, deployments and webhooks ----
 
+  // ---- Applications API and personal access tokens (gitlab-mm setup) ----
+  // https://docs.gitlab.com/api/applications/: instance-wide OAuth applications, administrators only
+  // (401 without a valid token, 403 for anyone else). GET /applications lists them without their
+  // secrets; POST /applications (name, redirect_uri, scopes required; confidential defaults to true)
+  // answers with the secret; POST /applications/:id/renew-secret gives a new secret, and the old one
+  // stops working at once. Applications made here are OAuth clients the sim's /oauth endpoints know.
+  // A personal access token authenticates as `PRIVATE-TOKEN: <token>` or `Authorization: Bearer <token>`.
+  interface ApplicationMeta {
+    id: number;
+    name: string;
+    scopes: string[];
+    confidential: boolean;
+  }
+  const applicationMeta = new Map<string, ApplicationMeta>();
+  const personalAccessTokens = new Map<string, number>();
+  let nextApplicationId = 1;
+  const OAUTH_SCOPES = ["api", "read_api", "read_user", "read_repository", "write_repository", "openid", "profile", "email"];
+
+  function metaOf(a: GitlabSimApp): ApplicationMeta {
+    let meta = applicationMeta.get(a.clientId);
+    if (!meta) {
+      meta = { id: nextApplicationId++, name: "OAuth application", scopes: ["api"], confidential: true };
+      applicationMeta.set(a.clientId, meta);
+    }
+    return meta;
+  }
+  function applicationJson(a: GitlabSimApp, withSecret: boolean): Record<string, unknown> {
+    const meta = metaOf(a);
+    return { id: meta.id, application_id: a.clientId, application_name: meta.name, ...(withSecret ? { secret: a.clientSecret } : {}), callback_url: a.redirectUri, confidential: meta.confidential };
+  }
+  function applicationsCaller(req: IncomingMessage): GitlabSimUser | undefined {
+    const header = req.headers["private-token"];
+    const auth = req.headers.authorization ?? "";
+    const token = typeof header === "string" ? header : auth.startsWith("Bearer ") ? auth.slice(7) : "";
+    const viaToken = personalAccessTokens.get(token);
+    if (viaToken !== undefined) return users.get(viaToken);
+    const oauth = byAccess.get(token);
+    return oauth && !oauth.revoked && !expired(oauth) && oauth.scope.split(" ").includes("api") ? users.get(oauth.userId) : undefined;
+  }
+
+  function applicationsApi(req: IncomingMessage, segments: string[], record: GitlabSimRequest, raw: string): Answer | undefined {
+    const [resource, id, action] = segments;
+    if (resource !== "applications") return undefined;
+    const me = applicationsCaller(req);
+    if (!me) return { status: 401, body: { message: "401 Unauthorized" } };
+    record.userId = me.id;
+    if (!me.isAdmin) return { status: 403, body: { message: "403 Forbidden" } };
+    if (req.method === "GET" && id === undefined) return { status: 200, body: [...apps.values()].map((a) => applicationJson(a, false)) };
+    if (req.method === "POST" && id === undefined) {
+      const params = parseBody(req, raw);
+      for (const name of ["name", "redirect_uri", "scopes"]) {
+        if (!params[name]) return { status: 400, body: { error: `${name} is missing` } };
+      }
+      const scopes = params.scopes!.split(" ").filter(Boolean);
+      if (scopes.length === 0 || !scopes.every((s) => OAUTH_SCOPES.includes(s))) return { status: 400, body: { message: { scopes: ["doesn't match configured on the server."] } } };
+      if (!URL.canParse(params.redirect_uri!)) return { status: 400, body: { message: { redirect_uri: ["must be an absolute URI."] } } };
+      const created = addApp(params.redirect_uri!);
+      applicationMeta.set(created.clientId, { id: nextApplicationId++, name: params.name!, scopes, confidential: params.confidential !== "false" });
+      return { status: 200, body: applicationJson(created, true) };
+    }
+    if (req.method === "POST" && id !== undefined && action === "renew-secret" && segments.length === 3) {
+      const found = [...apps.values()].find((a) => String(metaOf(a).id) === id);
+      if (!found) return { status: 404, body: { message: "404 Application Not Found" } };
+      found.clientSecret = `gloas-${random(32)}`;
+      return { status: 200, body: applicationJson(found, true) };
+    }
+    return undefined;
+  }
+  // ---- end of the Applications API and personal access tokens ----
+
   function send(res: ServerResponse, a: Answer): void {
     if (a.location) {
       res.writeHead(a.status, { Location: a.location, "Content-Length": 0 });
@@ -1407,7 +1483,7 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     } else if (path.startsWith("/api/v4/")) {
       // Split before decoding: a project path is one segment, its slashes encoded as %2F.
       const segments = path.slice("/api/v4/".length).split("/").map((s) => decodeURIComponent(s));
-      answer = apiEndpoint(req, segments, record, raw);
+      answer = applicationsApi(req, segments, record, raw) ?? apiEndpoint(req, segments, record, raw);
     }
     if (!answer) {
       unhandled.push(`${method} ${path}`);
@@ -1660,6 +1736,16 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
     setGroupHooksAvailable(available) {
       groupHooksAvailable = available;
     },
+    // ---- Applications API and personal access tokens (gitlab-mm setup) ----
+    addPersonalAccessToken(user) {
+      const token = `glpat-${random(10)}`;
+      personalAccessTokens.set(token, user.id);
+      return token;
+    },
+    applications() {
+      return [...apps.values()].map((a) => ({ ...metaOf(a), clientId: a.clientId, clientSecret: a.clientSecret, redirectUri: a.redirectUri }));
+    },
+    // ---- end of the Applications API and personal access tokens ----
     failNext(f) {
       failures.push({ ...f, times: f.times ?? 1 });
     },

@@ -71,6 +71,35 @@ export interface MattermostSim {
   commandResponseUrl(): string;
   /** What the bot sent to response URLs, in order. */
   commandResponses: { hookId: string; body: unknown }[];
+  // ---- bots, access tokens, team members and slash commands (gitlab-mm setup) ----
+  /** Bot accounts (every is_bot user), with disabled ones. */
+  bots(): { user_id: string; username: string; display_name: string; owner_id: string; delete_at: number }[];
+  /** Disables a bot, as System Console > Bot Accounts > Disable does: its tokens stop working. */
+  disableBot(userId: string): void;
+  /** Whether the user authenticates with this access token. */
+  tokenUser(token: string): string | undefined;
+  /** Users AddTeamMember added to the team. */
+  teamMembers(teamId: string): string[];
+  /** A team's slash commands, as Mattermost stores them (tokens included). */
+  commands(teamId: string): SimCommand[];
+  /** A slash command made in the System Console, as it is stored. */
+  addCommand(c: Partial<SimCommand> & { team_id: string; trigger: string; url: string; creator_id: string }): SimCommand;
+  // ---- end of bots, access tokens, team members and slash commands ----
+}
+/** A custom slash command (model.Command). */
+export interface SimCommand {
+  id: string;
+  token: string;
+  team_id: string;
+  creator_id: string;
+  trigger: string;
+  method: string;
+  url: string;
+  auto_complete: boolean;
+  auto_complete_desc: string;
+  auto_complete_hint: string;
+  display_name: string;
+  description: string;
 }
 
 /** Mattermost's limit on a post's message, in runes (model.PostMessageMaxRunesV2). */
@@ -413,7 +442,204 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     if (runes(JSON.stringify(props)) > POST_PROPS_MAX_RUNES) throw new AppError("model.post.is_valid.props.app_error", "Invalid props.", 400, `id=${id}`);
   }
 
+  // ---- bots, access tokens, team members and slash commands (gitlab-mm setup) ----
+  // As the server does (api4/bot.go, api4/user.go createUserAccessToken, api4/team.go, api4/command.go,
+  // model/command.go IsValid): creating a bot needs create_bot, listing bots read_others_bots,
+  // enabling one manage_others_bots, a token for another user edit_other_users, adding another user to
+  // a team add_user_to_team, listing, creating and updating a team's commands manage_slash_commands
+  // (in the sim: system admins only, as Mattermost's default roles have it). A disabled bot's tokens
+  // stop working until it is enabled. A command's trigger is unique in its team; an update keeps the
+  // stored token, creator, team and creation time and takes every other field from the request.
+  // Team membership here is what AddTeamMember made (the posting rules above still treat every
+  // user as a member of every team).
+  interface BotRecord {
+    owner_id: string;
+    display_name: string;
+    description: string;
+    create_at: number;
+    update_at: number;
+    delete_at: number;
+  }
+  interface CommandRecord {
+    id: string;
+    token: string;
+    create_at: number;
+    update_at: number;
+    delete_at: number;
+    creator_id: string;
+    team_id: string;
+    trigger: string;
+    method: string;
+    username: string;
+    icon_url: string;
+    auto_complete: boolean;
+    auto_complete_desc: string;
+    auto_complete_hint: string;
+    display_name: string;
+    description: string;
+    url: string;
+  }
+  const botRecords = new Map<string, BotRecord>();
+  const disabledUsers = new Set<string>();
+  const teamMembers = new Map<string, Set<string>>();
+  const commandRecords = new Map<string, CommandRecord>();
+
+  function botOf(u: UserRecord): BotRecord {
+    let bot = botRecords.get(u.id);
+    if (!bot) {
+      bot = { owner_id: "", display_name: "", description: "", create_at: u.create_at, update_at: u.update_at, delete_at: 0 };
+      botRecords.set(u.id, bot);
+    }
+    return bot;
+  }
+  const botJson = (u: UserRecord): Record<string, unknown> => ({ user_id: u.id, username: u.username, ...botOf(u) });
+  function existingBot(params: Record<string, string>): UserRecord {
+    const user = users.get(idParam(params, "bot_user_id"));
+    if (!user?.is_bot) throw new AppError("store.sql_bot.get.missing.app_error", "Unable to find bot.", 404);
+    return user;
+  }
+  function requireSystemAdmin(me: UserRecord, permission: string): void {
+    if (!isSystemAdmin(me)) throw permissionError(me.id, permission);
+  }
+  function existingTeam(id: string): TeamRecord {
+    const team = teams.get(id);
+    if (!team) throw new AppError("app.team.get.find.app_error", "Unable to find the existing team.", 404);
+    return team;
+  }
+  const teamMemberJson = (teamId: string, userId: string): Record<string, unknown> => ({
+    team_id: teamId,
+    user_id: userId,
+    roles: "team_user",
+    delete_at: 0,
+    scheme_user: true,
+    scheme_admin: false,
+    explicit_roles: "",
+  });
+  function validCommand(c: CommandRecord): CommandRecord {
+    const invalid = (field: string) => new AppError(`model.command.is_valid.${field}.app_error`, `Invalid ${field}.`, 400);
+    if (c.trigger.length < 1 || c.trigger.length > 128 || c.trigger.startsWith("/") || c.trigger.includes(" ")) throw invalid("trigger");
+    if (c.url.length === 0 || c.url.length > 1024) throw invalid("url");
+    if (!/^https?:\/\/[^\s]+$/i.test(c.url) || !URL.canParse(c.url)) throw invalid("url_http");
+    if (c.method !== "P" && c.method !== "G") throw invalid("method");
+    if (c.display_name.length > 64) throw invalid("display_name");
+    if (c.description.length > 128) throw invalid("description");
+    return c;
+  }
+  function commandFields(input: Record<string, unknown>): Omit<CommandRecord, "id" | "token" | "create_at" | "update_at" | "delete_at" | "creator_id" | "team_id"> {
+    const text = (key: string) => (typeof input[key] === "string" ? (input[key] as string) : "");
+    return {
+      trigger: text("trigger").toLowerCase(),
+      method: text("method").toUpperCase(),
+      username: text("username"),
+      icon_url: text("icon_url"),
+      auto_complete: input.auto_complete === true,
+      auto_complete_desc: text("auto_complete_desc"),
+      auto_complete_hint: text("auto_complete_hint"),
+      display_name: text("display_name"),
+      description: text("description"),
+      url: text("url"),
+    };
+  }
+  const liveCommands = (teamId: string) => [...commandRecords.values()].filter((c) => c.team_id === teamId && c.delete_at === 0);
+
+  const setupHandlers: Record<string, Handler> = {
+    CreateBot({ me, body }) {
+      requireSystemAdmin(me, "create_bot");
+      const input = body as { username: string; display_name?: string; description?: string };
+      if (!isValidUsername(input.username)) throw new AppError("model.user.is_valid.username.app_error", "Invalid username.", 400);
+      if ([...users.values()].some((u) => u.username === input.username)) throw new AppError("app.user.save.username_exists.app_error", "An account with that username already exists.", 400);
+      const user = createUser({ username: input.username, is_bot: true });
+      botRecords.set(user.id, { owner_id: me.id, display_name: input.display_name ?? "", description: input.description ?? "", create_at: user.create_at, update_at: user.update_at, delete_at: 0 });
+      return { status: 201, body: botJson(user) };
+    },
+    GetBots({ me, query }) {
+      requireSystemAdmin(me, "read_others_bots");
+      const includeDeleted = query.get("include_deleted") === "true";
+      const list = [...users.values()].filter((u) => u.is_bot && (includeDeleted || botOf(u).delete_at === 0));
+      const page = Math.max(0, Number(query.get("page") ?? 0));
+      const perPage = Math.min(200, Math.max(0, Number(query.get("per_page") ?? 60)));
+      return { status: 200, body: list.slice(page * perPage, page * perPage + perPage).map(botJson) };
+    },
+    EnableBot({ me, params }) {
+      requireSystemAdmin(me, "manage_others_bots");
+      const user = existingBot(params);
+      const bot = botOf(user);
+      if (bot.delete_at !== 0) {
+        bot.delete_at = 0;
+        bot.update_at = Date.now();
+        disabledUsers.delete(user.id);
+      }
+      return { status: 200, body: botJson(user) };
+    },
+    CreateUserAccessToken({ me, params, body }) {
+      const id = userParam(params, me);
+      requireSystemAdmin(me, id === me.id ? "create_user_access_token" : "edit_other_users");
+      const user = existingUser(id);
+      const description = (body as { description?: string }).description ?? "";
+      if (description === "") throw invalidParam("description");
+      const token = newId();
+      tokens.set(token, user.id);
+      return { status: 201, body: { id: newId(), token, user_id: user.id, description } };
+    },
+    GetTeamByName({ params }) {
+      const team = [...teams.values()].find((t) => t.name === params.name);
+      if (!team) throw new AppError("app.team.get_by_name.missing.app_error", "Unable to find the existing team.", 404);
+      return { status: 200, body: teamJson(team) };
+    },
+    GetTeamMember({ me, params }) {
+      const team = existingTeam(idParam(params, "team_id"));
+      const userId = userParam(params, me);
+      if (!teamMembers.get(team.id)?.has(userId)) throw new AppError("app.team.get_member.missing.app_error", "No team member found for that user ID and team ID.", 404);
+      return { status: 200, body: teamMemberJson(team.id, userId) };
+    },
+    AddTeamMember({ me, params, body }) {
+      const team = existingTeam(idParam(params, "team_id"));
+      const input = body as { team_id?: string; user_id?: string };
+      if (input.team_id !== team.id) throw invalidParam("team_id");
+      const user = existingUser(input.user_id ?? "");
+      if (user.id !== me.id) requireSystemAdmin(me, "add_user_to_team");
+      let members = teamMembers.get(team.id);
+      if (!members) teamMembers.set(team.id, (members = new Set()));
+      members.add(user.id);
+      return { status: 201, body: teamMemberJson(team.id, user.id) };
+    },
+    ListCommands({ me, query }) {
+      const teamId = query.get("team_id") ?? "";
+      if (!isValidId(teamId)) throw invalidParam("team_id");
+      existingTeam(teamId);
+      if (query.get("custom_only") !== "true") return { status: 200, body: isSystemAdmin(me) ? liveCommands(teamId) : [] };
+      requireSystemAdmin(me, "manage_slash_commands");
+      return { status: 200, body: liveCommands(teamId) };
+    },
+    CreateCommand({ me, body }) {
+      const input = body as Record<string, unknown>;
+      const teamId = typeof input.team_id === "string" ? input.team_id : "";
+      if (!teams.has(teamId)) throw invalidParam("team_id");
+      requireSystemAdmin(me, "manage_slash_commands");
+      const now = Date.now();
+      const command = validCommand({ id: newId(), token: newId(), create_at: now, update_at: now, delete_at: 0, creator_id: me.id, team_id: teamId, ...commandFields(input) });
+      if (liveCommands(teamId).some((c) => c.trigger === command.trigger)) throw new AppError("api.command.duplicate_trigger.app_error", "This trigger word is already in use. Please choose another word.", 400);
+      commandRecords.set(command.id, command);
+      return { status: 201, body: command };
+    },
+    UpdateCommand({ me, params, body }) {
+      const id = idParam(params, "command_id");
+      const input = body as Record<string, unknown>;
+      if (input.id !== id) throw invalidParam("command_id");
+      const old = commandRecords.get(id);
+      if (!old || old.delete_at !== 0) throw new AppError("app.command.getcommand.no_command.app_error", "A command with the ID was not found.", 404);
+      requireSystemAdmin(me, "manage_slash_commands");
+      if (input.team_id !== old.team_id) throw new AppError("api.command.team_mismatch.app_error", "Unable to update commands across teams.", 400);
+      const updated = validCommand({ ...old, ...commandFields(input), update_at: Date.now() });
+      if (liveCommands(old.team_id).some((c) => c.id !== id && c.trigger === updated.trigger)) throw new AppError("api.command.duplicate_trigger.app_error", "This trigger word is already in use. Please choose another word.", 400);
+      commandRecords.set(id, updated);
+      return { status: 200, body: updated };
+    },
+  };
+  // ---- end of bots, access tokens, team members and slash commands ----
+
   const handlers: Record<string, Handler> = {
+    ...setupHandlers,
     GetUser({ me, params }) {
       const id = userParam(params, me);
       return { status: 200, body: userJson(existingUser(id), id === me.id) };
@@ -581,7 +807,7 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     const header = req.headers.authorization ?? "";
     const match = /^(?:bearer|token)\s+(\S+)\s*$/i.exec(header);
     const userId = match?.[1] ? tokens.get(match[1]) : undefined;
-    return userId ? users.get(userId) : undefined;
+    return userId && !disabledUsers.has(userId) ? users.get(userId) : undefined;
   }
 
   function sendJson(res: ServerResponse, status: number, body: unknown, requestId: string): void {
@@ -815,6 +1041,43 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
       return { id: channel.id, team_id: channel.team_id, name: channel.name, display_name: channel.display_name, type: channel.type };
     },
     addMember,
+    // ---- bots, access tokens, team members and slash commands (gitlab-mm setup) ----
+    bots() {
+      return [...users.values()].filter((u) => u.is_bot).map((u) => ({ user_id: u.id, username: u.username, display_name: botOf(u).display_name, owner_id: botOf(u).owner_id, delete_at: botOf(u).delete_at }));
+    },
+    disableBot(userId) {
+      const user = users.get(userId);
+      if (!user?.is_bot) throw new Error(`mattermost-sim: no bot ${userId}`);
+      botOf(user).delete_at = Date.now();
+      disabledUsers.add(userId);
+    },
+    tokenUser(token) {
+      const userId = tokens.get(token);
+      return userId && !disabledUsers.has(userId) ? userId : undefined;
+    },
+    teamMembers(teamId) {
+      return [...(teamMembers.get(teamId) ?? [])];
+    },
+    commands(teamId) {
+      return liveCommands(teamId).map((c) => ({ ...c }));
+    },
+    addCommand(c) {
+      if (!teams.has(c.team_id)) throw new Error(`mattermost-sim: no team ${c.team_id}`);
+      const now = Date.now();
+      const command = validCommand({
+        id: newId(),
+        token: newId(),
+        create_at: now,
+        update_at: now,
+        delete_at: 0,
+        ...commandFields({ method: "P", ...c }),
+        creator_id: c.creator_id,
+        team_id: c.team_id,
+      });
+      commandRecords.set(command.id, command);
+      return { ...command };
+    },
+    // ---- end of bots, access tokens, team members and slash commands ----
     posts(channelId) {
       return [...posts.values()].filter((p) => p.delete_at === 0 && (channelId === undefined || p.channel_id === channelId)).map(simPost);
     },
