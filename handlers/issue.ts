@@ -72,6 +72,7 @@ export function issue(p: IssuePayload): Notification[] {
       threadKey: `${projectPath}#${a.iid}`,
       // The thread's root shows whether the issue is open or closed now.
       threadUpdate: { state: action === "close" ? "closed" : "opened" },
+      actions: [{ kind: action === "close" ? "issue.reopen" : "issue.close", project: projectPath, iid: a.iid }],
       render,
     },
   ];

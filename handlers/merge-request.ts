@@ -126,6 +126,14 @@ export function mergeRequest(p: MergeRequestPayload): Notification[] {
       actorUsername: p.user?.username ?? undefined,
       threadKey: `${projectPath}!${a.iid}`,
       threadUpdate: threadUpdateOf(change, p),
+      // An open merge request can still be approved and merged from the post.
+      actions:
+        change !== "close" && change !== "merge" && (a.state ?? "opened") === "opened"
+          ? [
+              { kind: "mr.approve", project: projectPath, iid: a.iid },
+              { kind: "mr.merge", project: projectPath, iid: a.iid },
+            ]
+          : undefined,
       render,
     } satisfies Notification;
   });

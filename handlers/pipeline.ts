@@ -70,6 +70,7 @@ export function pipeline(p: PipelinePayload): Notification[] {
       status: a.status,
       threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
       threadUpdate: { pipeline: { status: warning ? "success_with_warnings" : a.status, url: pipelineUrl } },
+      actions: a.status === "failed" ? [{ kind: "pipeline.retry", project: projectPath, id: a.id }] : undefined,
       render,
     },
   ];

@@ -120,6 +120,8 @@ const schema = z.object({
     (keys) => keys.every((k) => Buffer.from(k, "base64").length === 32),
     "must be 32-byte base64 keys, comma-separated (the keys ENCRYPTION_KEY had before)",
   ),
+  // Signs the context of buttons on posts; without it the key derives from ENCRYPTION_KEY.
+  ACTIONS_SIGNING_KEY: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters (openssl rand -base64 32), or empty to derive it from ENCRYPTION_KEY"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   WEBHOOK_MAX_BYTES: positiveInt(26214400),
   DEFAULT_LOCALE: z.enum(LOCALES, { error: "must be en or zh-CN" }).default("en"),
@@ -175,6 +177,8 @@ export interface Config {
   encryptionKey?: Buffer;
   /** Earlier encryption keys, accepted for decryption only (ENCRYPTION_KEY_PREVIOUS). */
   encryptionKeysPrevious: Buffer[];
+  /** ACTIONS_SIGNING_KEY: signs buttons on posts (else a key derived from `encryptionKey`). */
+  actionsSigningKey?: string;
   logLevel: z.infer<typeof schema>["LOG_LEVEL"];
   webhookMaxBytes: number;
   defaultLocale: Locale;
@@ -280,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     databaseUrl: e.DATABASE_URL,
     encryptionKey: e.ENCRYPTION_KEY ? Buffer.from(e.ENCRYPTION_KEY, "base64") : undefined,
     encryptionKeysPrevious: e.ENCRYPTION_KEY_PREVIOUS.map((k) => Buffer.from(k, "base64")),
+    actionsSigningKey: e.ACTIONS_SIGNING_KEY,
     logLevel: e.LOG_LEVEL,
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     defaultLocale: e.DEFAULT_LOCALE,

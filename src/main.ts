@@ -1,6 +1,7 @@
 // Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown.
 import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
+import { actionButtonsOf } from "./actions/buttons.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setupGitlabAccounts } from "./gitlab/accounts.js";
 import { createLogger, type Logger } from "./logger.js";
@@ -68,6 +69,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         defaultLocale: config.defaultLocale,
         ignoredUsernames: config.gitlab.ignoredUsernames,
         subscriberAccess: createSubscriberAccess({ db, redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
+        actionButtons: actionButtonsOf(config),
         connection: workerRedis,
         prefix: config.queuePrefix,
         deliveries: queues.deliveries,

@@ -54,7 +54,28 @@ export interface MessageAttachment {
   title_link?: string;
   fields?: { title: string; value: string; short?: boolean }[];
   footer?: string;
+  /** Interactive buttons (Mattermost's "Interactive messages"); only the delivery side adds them, signed. */
+  actions?: MessageAction[];
 }
+
+/** A button on a post: Mattermost POSTs `integration.context` to `integration.url` when someone clicks it. */
+export interface MessageAction {
+  /** Letters and digits only: Mattermost routes clicks by it. */
+  id: string;
+  name: string;
+  type: "button";
+  style?: "default" | "primary" | "success" | "good" | "warning" | "danger";
+  integration: { url: string; context: Record<string, unknown> };
+}
+
+/**
+ * Something a person may do on GitLab from a post, as a handler names it (no URL, no key): the delivery
+ * side turns it into a signed button. Merge requests and issues are named by iid, pipelines and jobs by id.
+ */
+export type PostAction =
+  | { kind: "mr.approve" | "mr.merge" | "issue.close" | "issue.reopen"; project: string; iid: number }
+  | { kind: "pipeline.retry" | "job.play"; project: string; id: number };
+export type PostActionKind = PostAction["kind"];
 
 /** The body of one Mattermost post: plain Markdown, optionally with attachments. */
 export interface PostContent {
@@ -96,6 +117,8 @@ export interface Notification {
    * reaches only private channels, direct and group messages.
    */
   visibility?: Visibility;
+  /** Buttons the channel post offers (subscriptions with `buttons:off` get none). */
+  actions?: PostAction[];
   /** Builds the post in a language; called once per language that subscribers need. */
   render(locale: Locale): PostContent;
 }

@@ -2,7 +2,9 @@
 import { Hono } from "hono";
 import type { Redis } from "ioredis";
 import type { Config } from "./config.js";
+import { actionButtonsOf } from "./actions/buttons.js";
 import { missingAccountSettings, type GitlabAccountsSetup } from "./gitlab/accounts.js";
+import { actionsRoutes } from "./http/actions-route.js";
 import { autocompleteRoutes } from "./http/autocomplete.js";
 import { adminRoutes } from "./http/admin-routes.js";
 import { commandRoutes } from "./http/command-route.js";
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps): Hono {
   const tokenTeams = redisCommandTokenTeams(redis, config.queuePrefix);
   app.route("/", commandRoutes({ db, mattermost, config, logger, metrics, gitlab, people: deps.people, tokenTeams }));
   app.route("/", oauthRoutes({ gitlab, logger, mattermost }));
+  app.route("/", actionsRoutes({ mattermost, gitlab, buttons: actionButtonsOf(config), config, logger, metrics }));
   app.route("/", autocompleteRoutes({ locale: config.defaultLocale }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   app.route("/", adminRoutes({ config, db, redis, logger }));

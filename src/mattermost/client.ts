@@ -44,7 +44,7 @@ export interface PostPatch {
 
 export type ChannelInfo = Pick<Channel, "id" | "type" | "team_id" | "name" | "display_name">;
 export type UserInfo = Pick<UserProfile, "id" | "username" | "roles" | "locale" | "timezone">;
-export type PostInfo = Pick<Post, "id" | "channel_id" | "user_id" | "message" | "root_id">;
+export type PostInfo = Pick<Post, "id" | "channel_id" | "user_id" | "message" | "root_id" | "props">;
 
 /** Mattermost ids are 26 characters of [a-z0-9]. */
 function isMattermostId(text: string): boolean {

@@ -5,6 +5,7 @@
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { isKnownKind, notificationsFor, PayloadError, type EventKind, type PayloadOf } from "../../handlers/index.js";
+import type { ActionButtons } from "../actions/buttons.js";
 import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
 import type { PostContent } from "../notification.js";
@@ -31,6 +32,8 @@ export interface PlanDeps {
   ignoredUsernames: readonly string[];
   /** Re-checks that a subscription's subscriber still may see non-public events (absent: no check). */
   subscriberAccess?: SubscriberAccess;
+  /** Turns a notification's actions into signed buttons on channel posts (absent: no buttons). */
+  actionButtons?: ActionButtons;
   /** Direct messages to the people an event concerns (linked accounts); without it, channels only. */
   people?: {
     profiles: Profiles;
@@ -62,6 +65,7 @@ export async function planDeliveries(
     const candidates = await findSubscriptionsForPaths(deps.db, ancestorPaths(n.projectPath));
     const targets = routeToChannels(n, candidates, deps.ignoredUsernames);
     const rendered = new Map<Locale, PostContent>();
+    const withButtons = new Map<Locale, PostContent>();
     for (const t of targets) {
       // A subscriber who lost access (or disconnected) stops non-public events; the channel is told once.
       const verdict = deps.subscriberAccess ? await deps.subscriberAccess.check(t.subscription, n.visibility) : { allowed: true };
@@ -78,6 +82,10 @@ export async function planDeliveries(
       if (!post) {
         post = n.render(locale);
         rendered.set(locale, post);
+      }
+      if (deps.actionButtons && n.actions?.length && !t.filter.buttonsOff) {
+        post = withButtons.get(locale) ?? deps.actionButtons.attach(post, n.actions, locale);
+        withButtons.set(locale, post);
       }
       deliveries.push({
         id: deliveryJobId(n.eventKey, t.channelId),

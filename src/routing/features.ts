@@ -15,6 +15,8 @@ export interface SubscriptionFilter {
   /** `branch:` globs, and the keywords `default` and `protected`. */
   branches: string[];
   lang?: Locale;
+  /** `buttons:off`: posts without Approve, Merge, Retry, Close/Reopen or Play buttons. */
+  buttonsOff: boolean;
 }
 
 export class FeatureError extends Error {
@@ -86,6 +88,7 @@ function parse(text: string | undefined, limitGlobs: boolean): SubscriptionFilte
   let pipelinesFailedOnly = false;
   let labelsAll = false;
   let lang: Locale | undefined;
+  let buttonsOff = false;
 
   for (const token of tokenize(text ?? "")) {
     const lower = token.toLowerCase();
@@ -100,6 +103,8 @@ function parse(text: string | undefined, limitGlobs: boolean): SubscriptionFilte
       if (!labels.includes(label.toLowerCase())) labels.push(label.toLowerCase());
     } else if (lower === "labels:all") {
       labelsAll = true;
+    } else if (lower === "buttons:off") {
+      buttonsOff = true;
     } else if (lower.startsWith("branch:")) {
       const glob = unquote(token.slice("branch:".length)).trim();
       if (!glob) throw new FeatureError("branch: needs a branch name or glob, e.g. branch:main or branch:release/*");
@@ -112,12 +117,12 @@ function parse(text: string | undefined, limitGlobs: boolean): SubscriptionFilte
       if (!locale) throw new FeatureError(`unknown language "${value}": use ${LOCALES.map((l) => `lang:${l}`).join(" or ")}`);
       lang = locale;
     } else {
-      throw new FeatureError(`unknown feature "${token}". Known features: ${FEATURES.join(", ")}, pipelines:failed, label:"name", labels:all, branch:<glob>, branch:default, branch:protected, lang:en, lang:zh-CN`);
+      throw new FeatureError(`unknown feature "${token}". Known features: ${FEATURES.join(", ")}, pipelines:failed, label:"name", labels:all, branch:<glob>, branch:default, branch:protected, lang:en, lang:zh-CN, buttons:off`);
     }
   }
   if (labelsAll && labels.length === 0) throw new FeatureError('labels:all needs at least one label:"name"');
   if (features.size === 0) for (const f of DEFAULT_FEATURES) features.add(f);
-  return { features, pipelinesFailedOnly, labels, labelsAll, branches, lang };
+  return { features, pipelinesFailedOnly, labels, labelsAll, branches, lang, buttonsOff };
 }
 
 /** The canonical text of a filter; parseFeatures(formatFeatures(f)) gives f back. */
@@ -129,6 +134,7 @@ export function formatFeatures(filter: SubscriptionFilter): string {
   if (filter.labelsAll) parts.push("labels:all");
   for (const branch of filter.branches) parts.push(`branch:${branch}`);
   if (filter.lang) parts.push(`lang:${filter.lang}`);
+  if (filter.buttonsOff) parts.push("buttons:off");
   return parts.join(",");
 }
 

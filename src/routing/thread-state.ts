@@ -71,5 +71,8 @@ export function renderRoot(s: RootState): PostContent {
     return { ...s.post, message: line ? `${s.post.message}\n${line}` : s.post.message };
   }
   const color = s.state ? STATE_COLORS[s.state] : first.color;
-  return { ...s.post, attachments: [{ ...first, ...(color ? { color } : {}), fields: [...(first.fields ?? []), ...fields] }, ...rest] };
+  // The first post's buttons (Approve, Merge, Close) no longer apply once its subject is merged or closed.
+  const { actions, ...kept } = first;
+  const settled = s.state === "merged" || s.state === "closed";
+  return { ...s.post, attachments: [{ ...kept, ...(actions && !settled ? { actions } : {}), ...(color ? { color } : {}), fields: [...(first.fields ?? []), ...fields] }, ...rest] };
 }

@@ -28,6 +28,7 @@ describe("issue", () => {
       actorUsername: "root",
       threadKey: "gitlabhq/gitlab-test#23",
       threadUpdate: { state: "opened" },
+      actions: [{ kind: "issue.close", project: "gitlabhq/gitlab-test", iid: 23 }],
     });
     const common = {
       color: "#1f78d1",
@@ -74,6 +75,8 @@ describe("issue", () => {
     expect(renderBoth(closed)["zh-CN"].message).toBe(`${project}: @${Z}root 关闭了议题 ${issueLink}`);
     expect(closed.render("en").attachments?.[0]).toMatchObject({ color: "#dd2b0e" });
     expect(closed.render("en").attachments?.[0]?.text).toBeUndefined();
+    // A closed issue's post offers Reopen instead of Close.
+    expect(closed.actions).toEqual([{ kind: "issue.reopen", project: "gitlabhq/gitlab-test", iid: 23 }]);
 
     const reopened = only(issue(withAction("reopen")));
     expect(reopened.eventKey).toBe("issue/301/reopen/20131203T171543Z");

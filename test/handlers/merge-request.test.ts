@@ -31,6 +31,10 @@ describe("merge request", () => {
       actorUsername: "root",
       threadKey: "gitlabhq/gitlab-test!1",
       threadUpdate: { state: "opened" },
+      actions: [
+        { kind: "mr.approve", project: "gitlabhq/gitlab-test", iid: 1 },
+        { kind: "mr.merge", project: "gitlabhq/gitlab-test", iid: 1 },
+      ],
     });
     const common = {
       color: "#1f78d1",
@@ -88,6 +92,16 @@ describe("merge request", () => {
     expect(n.render("en").message).toBe(`${project}: @${Z}root ${en} ${mr}`);
     expect(n.render("zh-CN").message.startsWith(`${project}: @${Z}root ${zh}${mr}`)).toBe(true);
     expect(n.render("en").attachments?.[0]?.color).toBe(color);
+  });
+
+  it("offers Approve and Merge while the merge request is open, and nothing once it is merged or closed", () => {
+    const buttons = (n: ReturnType<typeof only>) => (n.actions ?? []).map((a) => a.kind);
+    for (const action of ["open", "reopen", "approved", "unapproved"]) expect(buttons(only(mergeRequest(withAction(action))))).toEqual(["mr.approve", "mr.merge"]);
+    expect(buttons(only(mergeRequest(withAction("merge"))))).toEqual([]);
+    expect(buttons(only(mergeRequest(withAction("close"))))).toEqual([]);
+    // A post about an older event of a merge request that is merged by now: no buttons either.
+    const merged = { ...base, object_attributes: { ...base.object_attributes, action: "approved", state: "merged" } };
+    expect(buttons(only(mergeRequest(merged)))).toEqual([]);
   });
 
   it("says approval was revoked in Chinese word order", () => {

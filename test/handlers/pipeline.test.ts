@@ -67,6 +67,9 @@ describe("pipeline", () => {
   it("announces a failed pipeline with its failed stages and jobs", () => {
     const n = only(pipeline(withStatus("failed")));
     expect(fieldsOf(n)).toMatchObject({ eventKey: "pipeline/31/failed", status: "failed", branch: "master" });
+    // A failed pipeline can be retried from its post; a passed one (below) offers nothing.
+    expect(n.actions).toEqual([{ kind: "pipeline.retry", project: "gitlab-org/gitlab-test", id: 31 }]);
+    expect(only(pipeline(withStatus("success"))).actions).toBeUndefined();
     const job = "[test-build](http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/378)";
     expect(n.render("en")).toEqual({
       message: `${project}: Pipeline ${pipelineLink} failed on ${master}`,

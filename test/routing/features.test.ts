@@ -18,6 +18,7 @@ describe("parseFeatures", () => {
     ["pushes,branch:main,branch:release/*", "pushes,branch:main,branch:release/*"],
     ["branch:default", "issues,merges,pushes,issue_comments,merge_request_comments,commit_comments,pipelines,tags,releases,deployments,branch:default"],
     ["issues,lang:zh-cn", "issues,lang:zh-CN"],
+    ["Buttons:Off merges", "merges,buttons:off"],
   ])("%s -> %s", (input, canonical) => {
     const parsed = parseFeatures(input);
     expect(formatFeatures(parsed)).toBe(canonical);

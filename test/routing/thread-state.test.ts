@@ -26,6 +26,16 @@ describe("thread root state", () => {
     expect(renderRoot(s).attachments![0]!.color).toBe("#6e49cb");
   });
 
+  it("keeps the first post's buttons while its subject is open, and drops them once merged or closed", () => {
+    const integration = { url: "https://bot.example.com/mattermost/actions", context: { v: 1 } };
+    const withButtons = { ...post, attachments: [{ ...post.attachments[0]!, actions: [{ id: "mrmerge", name: "Merge", type: "button" as const, integration }] }] };
+    const open = initialRootState(withButtons, "en", { state: "opened" });
+    expect(renderRoot(applyThreadUpdate(open, { approvedBy: "ada" })).attachments![0]!.actions).toHaveLength(1);
+    expect(renderRoot(applyThreadUpdate(open, { state: "merged" })).attachments![0]!.actions).toBeUndefined();
+    expect(renderRoot(applyThreadUpdate(open, { state: "closed" })).attachments![0]!.actions).toBeUndefined();
+    expect(renderRoot(applyThreadUpdate(applyThreadUpdate(open, { state: "closed" }), { state: "opened" })).attachments![0]!.actions).toHaveLength(1);
+  });
+
   it("is unchanged by an update applied twice", () => {
     const once = applyThreadUpdate(initialRootState(post, "en"), { approvedBy: "ada" });
     expect(sameDisplay(once, applyThreadUpdate(once, { approvedBy: "ada" }))).toBe(true);
