@@ -284,6 +284,10 @@ describe("gitlab-mm setup", () => {
     expect(err[0]).toMatch(/--team <name>/);
     expect(await runCli(["setup", "--gitlab-url", "ftp://gitlab", "--mattermost-url", mattermost.url, "--public-url", PUBLIC_URL, "--team", "eng", "--write-env", envPath], io)).toBe(2);
     expect(err.some((l) => l.includes("--gitlab-url must be an http:// or https:// URL"))).toBe(true);
+    const twice = await setup(["--team", "eng"]);
+    expect(twice.code).toBe(0);
+    expect(twice.out.filter((l) => l.includes("slash command in team eng"))).toHaveLength(1);
+    expect(loadConfig(envValues()).mattermost.commandTokens).toHaveLength(2);
     const unknownTeam = await setup(["--team", "nope"]);
     expect(unknownTeam.code).toBe(1);
     expect(unknownTeam.out).toContainEqual(expect.stringMatching(/^needs you\s+Mattermost team: no team is named nope/));

@@ -82,7 +82,7 @@ export async function setupFromCli(input: SetupCliInput): Promise<void> {
       gitlabUrl,
       mattermostUrl,
       publicUrl,
-      teams: input.teams,
+      teams: [...new Set(input.teams)],
       envPath,
       dryRun: input.options.has("dry-run"),
       renewOAuthSecret: input.options.has("renew-oauth-secret"),
