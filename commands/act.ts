@@ -7,7 +7,9 @@ import { describeGitlabFailure } from "../src/gitlab/errors.js";
 import type { UserLink } from "../src/store/user-links.js";
 import { DEFAULT_TRIGGER } from "./help.js";
 import { localeOf } from "./locale.js";
-import { CommandError, gitlabAuthProblem, requireGitlab, type CommandContext } from "./types.js";
+import type { Locale } from "../src/config.js";
+import { t } from "../src/i18n/index.js";
+import { CommandError, ephemeral, gitlabAuthProblem, inChannel, requireGitlab, type CommandContext, type CommandReply } from "./types.js";
 
 export interface OnGitlab {
   /** `family.verb` for an action that changes something (audited), e.g. `issue.close`; absent for reads. */
@@ -32,19 +34,32 @@ export async function onGitlab<T>(ctx: CommandContext, what: OnGitlab, fn: (api:
   }
 }
 
+/** Asks GitLab, as the person, who may see a project (path or id); unknown when it cannot say. */
+export function projectVisibility(ctx: CommandContext, project: string | number): () => Promise<string | undefined> {
+  return () =>
+    onGitlab(ctx, { object: String(project) }, async (api) => {
+      const { visibility } = (await api.Projects.show(project)) as { visibility?: unknown };
+      return typeof visibility === "string" ? visibility : undefined;
+    }).catch(() => undefined);
+}
+
 /**
- * Whether the channel the command was typed in may see a result about `project` (path or id): as for
- * channel notifications, a project that is not public is told only in private channels, direct and group
- * messages, unless ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. The channel is asked first, so GitLab is
- * asked for the project only when the channel is public. Unknown means no.
+ * Whether the channel the command was typed in may see a result about something of that visibility: as
+ * for channel notifications, what is not public is told only in private channels, direct and group
+ * messages, unless ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS. The channel is asked first, so the
+ * visibility is looked up only when the channel is public. Unknown means no.
  */
-export async function channelMaySee(ctx: CommandContext, project: string | number): Promise<boolean> {
+export async function channelMaySee(ctx: CommandContext, visibility: () => Promise<string | undefined>): Promise<boolean> {
   if (ctx.config.allowPrivateProjectsInPublicChannels) return true;
   const channel = await ctx.mattermost.getChannel(ctx.channelId).catch(() => undefined);
   if (!channel) return false;
   if (channel.type !== "O") return true;
-  const visibility = await onGitlab(ctx, { object: String(project) }, async (api) => ((await api.Projects.show(project)) as { visibility?: unknown }).visibility).catch(
-    () => undefined,
-  );
-  return visibility === "public";
+  return (await visibility()) === "public";
+}
+
+/** A result others should see: in the channel in DEFAULT_LOCALE when it may see it, else only to the person. */
+export async function announce(ctx: CommandContext, visibility: () => Promise<string | undefined>, line: (locale: Locale) => string): Promise<CommandReply> {
+  if (await channelMaySee(ctx, visibility)) return inChannel(line(ctx.config.defaultLocale));
+  const locale = await localeOf(ctx);
+  return ephemeral(`${line(locale)} ${t(locale, "cmd.private_project_only_you")}`);
 }

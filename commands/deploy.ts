@@ -7,10 +7,10 @@
 import type { DeploymentSchema, JobSchema } from "@gitbeaker/rest";
 import { t } from "../src/i18n/index.js";
 import { link } from "../src/text/markdown.js";
-import { onGitlab } from "./act.js";
+import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
 import { parseProjectPath } from "./references.js";
-import { CommandError, escapeMarkdown, inChannel, mentionUser, usageError, type Command, type CommandContext } from "./types.js";
+import { CommandError, escapeMarkdown, mentionUser, usageError, type Command, type CommandContext } from "./types.js";
 
 /** GitLab refuses longer environment names. */
 const ENVIRONMENT_MAX_CHARS = 255;
@@ -70,9 +70,9 @@ export const deploy: Command = {
     const action = plan.choice;
     const played = await onGitlab(ctx, { action: "deploy.play", object: project }, (api) => api.Jobs.play(project, action.id));
     ctx.logger.info({ user_id: ctx.userId, project, from, to, job_id: played.id }, "deployment started");
-    // The channel sees it, in its language: a deployment concerns everyone there.
-    return inChannel(
-      t(ctx.config.defaultLocale, "cmd.deploy.started", {
+    // The channel sees it, in its language, when it may see the project: a deployment concerns everyone there.
+    return announce(ctx, projectVisibility(ctx, project), (locale) =>
+      t(locale, "cmd.deploy.started", {
         who: mentionUser(ctx.userName),
         ...shown,
         job: link(`${played.name} #${played.id}`, played.web_url),

@@ -6,10 +6,10 @@ import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { PostInfo } from "../src/mattermost/client.js";
 import { escapeBlock, link, neutralizeMentions, truncate } from "../src/text/markdown.js";
-import { channelMaySee, onGitlab } from "./act.js";
+import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
 import { formatIssueReference, parseIssueReference, parseProjectPath, type ObjectReference } from "./references.js";
-import { CommandError, ephemeral, escapeMarkdown, inChannel, mentionUser, usageError, type Command, type CommandContext, type CommandReply } from "./types.js";
+import { CommandError, ephemeral, escapeMarkdown, mentionUser, usageError, type Command, type CommandContext, type CommandReply } from "./types.js";
 
 /** GitLab refuses longer issue titles. */
 const TITLE_MAX_CHARS = 255;
@@ -74,17 +74,13 @@ function issueLink(issue: GitlabIssue, fallback: ObjectReference): string {
  * the issue is confidential, `privately` says the channel should not see it, or the project is not
  * public and the channel is.
  */
-async function announce(ctx: CommandContext, issue: GitlabIssue, line: (locale: Locale) => string, privately = false): Promise<CommandReply> {
+async function announceIssue(ctx: CommandContext, issue: GitlabIssue, line: (locale: Locale) => string, privately = false): Promise<CommandReply> {
   if (issue.confidential) {
     const locale = await localeOf(ctx);
     return ephemeral(`${line(locale)} ${t(locale, "cmd.issue.confidential_only_you")}`);
   }
   if (privately) return ephemeral(line(await localeOf(ctx)));
-  if (!(await channelMaySee(ctx, issue.project_id))) {
-    const locale = await localeOf(ctx);
-    return ephemeral(`${line(locale)} ${t(locale, "cmd.private_project_only_you")}`);
-  }
-  return inChannel(line(ctx.config.defaultLocale));
+  return announce(ctx, projectVisibility(ctx, issue.project_id), line);
 }
 
 function stateName(locale: Locale, state: string): string {
@@ -188,7 +184,7 @@ function createdReply(ctx: CommandContext, issue: GitlabIssue, project: string, 
   const who = mentionUser(ctx.userName);
   const text = issueLink(issue, { project, iid: issue.iid });
   if (issue.confidential) return localeOf(ctx).then((locale) => ephemeral(t(locale, "cmd.issue.created_confidential", { issue: text })));
-  return announce(ctx, issue, (locale) => t(locale, "cmd.issue.created", { who, issue: text }), privately);
+  return announceIssue(ctx, issue, (locale) => t(locale, "cmd.issue.created", { who, issue: text }), privately);
 }
 
 /** The first line of a post that has text, on one line, as an issue title. */
@@ -297,7 +293,7 @@ function stateCommand(verb: "close" | "reopen"): Command {
       }
       const issue = await onGitlab(ctx, { action: `issue.${verb}`, object }, async (api) => (await api.Issues.edit(ref.project, ref.iid, { stateEvent: verb })) as unknown as GitlabIssue);
       const who = mentionUser(ctx.userName);
-      return announce(ctx, issue, (locale) => t(locale, verb === "close" ? "cmd.issue.closed" : "cmd.issue.reopened", { who, issue: issueLink(issue, ref) }));
+      return announceIssue(ctx, issue, (locale) => t(locale, verb === "close" ? "cmd.issue.closed" : "cmd.issue.reopened", { who, issue: issueLink(issue, ref) }));
     },
   };
 }
@@ -320,7 +316,7 @@ export const issueComment: Command = {
     const note = await onGitlab(ctx, { action: "issue.comment", object }, async (api) => (await api.IssueNotes.create(ref.project, ref.iid, text)) as unknown as { id: number });
     const who = mentionUser(ctx.userName);
     const target = link(`${issue.references?.full ?? object} ${issue.title}`, `${issue.web_url}#note_${note.id}`);
-    return announce(ctx, issue, (locale) => `${t(locale, "cmd.issue.commented", { who, issue: target })}\n${quoted(escapeBlock(text, COMMENT_EXCERPT_CHARS))}`);
+    return announceIssue(ctx, issue, (locale) => `${t(locale, "cmd.issue.commented", { who, issue: target })}\n${quoted(escapeBlock(text, COMMENT_EXCERPT_CHARS))}`);
   },
 };
 
@@ -368,7 +364,7 @@ export const issueMove: Command = {
     const targetId = await onGitlab(ctx, { object: target }, async (api) => ((await api.Projects.show(target)) as unknown as { id: number }).id);
     const moved = await onGitlab(ctx, { action: "issue.move", object }, async (api) => (await api.Issues.move(ref.project, ref.iid, targetId)) as unknown as GitlabIssue);
     const who = mentionUser(ctx.userName);
-    return announce(ctx, moved, (locale) => t(locale, "cmd.issue.moved", { who, from: escapeMarkdown(object), to: issueLink(moved, { project: target, iid: moved.iid }) }));
+    return announceIssue(ctx, moved, (locale) => t(locale, "cmd.issue.moved", { who, from: escapeMarkdown(object), to: issueLink(moved, { project: target, iid: moved.iid }) }));
   },
 };
 

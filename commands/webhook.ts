@@ -11,11 +11,11 @@ import { webhookTokenFor } from "../src/http/webhook-tokens.js";
 import { t } from "../src/i18n/index.js";
 import { ancestorPaths } from "../src/routing/router.js";
 import { trimSlashes } from "../src/text/slashes.js";
-import { onGitlab } from "./act.js";
+import { announce, onGitlab } from "./act.js";
 import { DEFAULT_TRIGGER } from "./help.js";
 import { localeOf } from "./locale.js";
 import { parseProjectPath } from "./references.js";
-import { CommandError, ephemeral, escapeMarkdown, inChannel, mentionUser, usageError, type Command, type CommandContext } from "./types.js";
+import { CommandError, ephemeral, escapeMarkdown, mentionUser, usageError, type Command, type CommandContext } from "./types.js";
 
 /** Where GitLab must send events: the bot's webhook route under PUBLIC_URL. */
 export function botWebhookUrl(ctx: Pick<CommandContext, "config">): string {
@@ -137,7 +137,7 @@ export const webhookAdd: Command = {
     }
     ctx.logger.info({ user_id: ctx.userId, path: owner.fullPath, kind: owner.kind, outcome }, "GitLab webhook saved");
     const said = { who: mentionUser(ctx.userName), path: shown };
-    return inChannel(t(ctx.config.defaultLocale, outcome === "created" ? "cmd.webhook.created" : "cmd.webhook.updated", said));
+    return announce(ctx, async () => owner.visibility, (locale) => t(locale, outcome === "created" ? "cmd.webhook.created" : "cmd.webhook.updated", said));
   },
 };
 

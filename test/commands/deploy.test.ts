@@ -11,7 +11,7 @@ import { updateUserSettings } from "../../src/store/user-settings.js";
 import { createTestDatabase, type TestDatabase } from "../support/db.js";
 import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
 import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
+import { startMattermostSim, type MattermostSim, type SimChannel, type SimUser } from "../support/mattermost-sim.js";
 import { dropPrefix, redisUrl } from "../support/redis.js";
 import { captureLogger, type CapturedLogger } from "./helpers.js";
 
@@ -26,6 +26,9 @@ describe("/gitlab deploy", () => {
   let log: CapturedLogger;
   let dev: SimUser;
   let reporter: SimUser;
+  /** The team's private channel (results about the private projects below are posted in it). */
+  let ops: SimChannel;
+  let square: SimChannel;
 
   beforeAll(async () => {
     mm = await startMattermostSim();
@@ -38,6 +41,9 @@ describe("/gitlab deploy", () => {
     accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
     dev = mm.addUser({ username: "dana" });
     reporter = mm.addUser({ username: "remy" });
+    ops = mm.addChannel({ name: "ops", type: "P" });
+    square = mm.addChannel({ name: "square", type: "O" });
+    for (const channel of [ops, square]) for (const u of [dev, reporter]) mm.addMember(channel.id, u.id);
     const gDev = gitlab.addUser({ username: "dana-gl" });
     const gReporter = gitlab.addUser({ username: "remy-gl" });
     for (const project of ["acme/app", "acme/two", "acme/none", "acme/fresh"]) {
@@ -58,13 +64,13 @@ describe("/gitlab deploy", () => {
   });
   beforeEach(() => gitlab.reset());
 
-  function run(who: SimUser, text: string): Promise<CommandReply> {
+  function run(who: SimUser, text: string, channel: SimChannel = ops): Promise<CommandReply> {
     return runCommand(text, {
       userId: who.id,
       userName: who.username,
-      channelId: "c".repeat(26),
-      channelName: "town",
-      teamId: "t".repeat(26),
+      channelId: channel.id,
+      channelName: channel.name,
+      teamId: channel.team_id,
       db: t.db,
       mattermost,
       config: { defaultLocale: "en", publicUrl: "http://bot.test" },
@@ -109,6 +115,14 @@ describe("/gitlab deploy", () => {
     expect(asked).toContain(`POST /api/v4/projects/acme%2Fapp/jobs/${jobId}/play`);
     expect(log.lines().filter((l) => l.audit === true).at(-1)).toMatchObject({ action: "deploy.play", gitlab_username: "dana-gl", via: "command" });
     expect(gitlab.unhandled).toEqual([]);
+  });
+
+  it("tells only the person in a public channel, where the private project is not to be named", async () => {
+    const deployed = deployedPipeline("acme/app", "staging", ["production"]);
+    const reply = await run(dev, "deploy acme/app staging to production", square);
+    expect(reply.response_type).toBe("ephemeral");
+    expect(reply.text).toMatch(/^@dana started deploying acme\/app from staging to production: .*\(the project is not public and this channel is: this answer is shown only to you\)$/);
+    expect(jobStatus(deployed.pipelineId, "production")).toBe("pending");
   });
 
   it("of several manual jobs plays the one named after the target, and says so when none is", async () => {
