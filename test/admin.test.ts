@@ -7,6 +7,7 @@ import { serve, type ServerType } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "../src/cli.js";
+import { loadConfig } from "../src/config.js";
 import { adminRoutes } from "../src/http/admin-routes.js";
 import { createLogger } from "../src/logger.js";
 import { startHarness, type BotHarness } from "./support/bot-harness.js";
@@ -228,6 +229,17 @@ describe("gitlab-mm --url refuses what would spill the token", () => {
     expect(res.err[0]).toMatch(message);
     expect(res.err[0]).not.toContain(TOKEN);
     expect(res.err[0]).not.toContain("secret");
+  });
+
+  it("names the setting when GITLAB_MM_URL is not a URL, and the bot refuses a short ADMIN_TOKEN", async () => {
+    expect(await cli(["subscriptions", "list"], { GITLAB_MM_URL: "bot.example.com", GITLAB_MM_TOKEN: TOKEN })).toEqual({
+      code: 1,
+      out: [],
+      err: ["GITLAB_MM_URL: must be the bot's http:// or https:// URL, or empty to run gitlab-mm locally"],
+    });
+    const required = { MATTERMOST_URL: "http://mm.example.com", MATTERMOST_BOT_TOKEN: "t", GITLAB_WEBHOOK_SECRET: "admin-test-secret" };
+    expect(() => loadConfig({ ...required, ADMIN_TOKEN: "short" })).toThrow("ADMIN_TOKEN: must be at least 32 characters (openssl rand -hex 32), or empty to turn the admin API off");
+    expect(loadConfig({ ...required, ADMIN_TOKEN: "" }).adminToken).toBeUndefined();
   });
 
   it("--insecure lets http:// reach another host (here one that does not exist)", async () => {
