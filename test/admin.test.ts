@@ -98,6 +98,26 @@ describe("the admin API's door", () => {
     }
   });
 
+  it("queue stats from afar while the bot's Redis is away: the spool line, then why, as on the bot's host", async () => {
+    const away = new Redis("redis://127.0.0.1:1", { lazyConnect: true });
+    const app = adminRoutes({ config: { ...config, redisUrl: "redis://127.0.0.1:1" }, db: database.db, redis: away, logger: createLogger("silent") });
+    let server: ServerType | undefined;
+    const port = await new Promise<number>((resolve) => {
+      server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" }, (info) => resolve(info.port));
+    });
+    try {
+      const res = await cli(["--url", `http://127.0.0.1:${port}`, "--token", TOKEN, "queue", "stats"], {});
+      expect(res).toEqual({
+        code: 1,
+        out: ["webhooks spooled for Redis: 0"],
+        err: ["gitlab-mm queue stats: Redis at redis://127.0.0.1:1 does not answer: start Redis or set REDIS_URL"],
+      });
+    } finally {
+      await new Promise<void>((resolve) => server!.close(() => resolve()));
+      away.disconnect();
+    }
+  });
+
   it("gitlab-mm --url says so too, in one line", async () => {
     const app = routes(undefined);
     let server: ServerType | undefined;
@@ -185,6 +205,13 @@ describe.each(databaseKinds)("gitlab-mm --url against a running bot on %s", (kin
     expect(here[17]!.err[0]).toMatch(/cannot read .*missing\.json: no such file$/);
     expect(here[18]!.out.at(-1)).toBe("Database schema is up to date.");
     for (const o of there) expect([...o.out, ...o.err].join("\n")).not.toContain(TOKEN);
+  });
+
+  it("shows connected users without their tokens", async () => {
+    const res = await fetch(`${harness.base}/admin/users`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    const users = (await res.json()) as Record<string, unknown>[];
+    expect(users.map((u) => Object.keys(u).sort())).toEqual([["createdAt", "expiresAt", "gitlabUserId", "gitlabUsername", "mattermostUserId"]]);
   });
 
   it("reads GITLAB_MM_URL and GITLAB_MM_TOKEN when no flags are given; a flag wins", async () => {
