@@ -1,5 +1,5 @@
-// Job events (object_kind "build"): posted only when a job failed; a failure allowed by
-// `allow_failure` is a warning.
+// Job events (object_kind "build"): posted when a job failed (a failure allowed by `allow_failure`
+// is a warning), and when a manual job that deploys waits to be played.
 import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { Notification } from "../src/notification.js";
@@ -27,6 +27,7 @@ export function jobProjectPath(p: JobPayload): string {
 }
 
 export function job(p: JobPayload): Notification[] {
+  if (p.build_status === "manual") return manualDeployJob(p);
   if (p.build_status !== "failed") return [];
   const projectPath = jobProjectPath(p);
   const webUrl = p.project?.web_url ?? p.repository?.homepage;
@@ -67,6 +68,53 @@ export function job(p: JobPayload): Notification[] {
       actorUsername: p.user?.username ?? undefined,
       status: p.build_status,
       threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
+      render,
+    },
+  ];
+}
+
+/**
+ * A manual job that deploys (its payload names an environment it starts) waits for someone: posted
+ * with a Play button. Manual jobs that deploy nothing, or stop an environment, are not posted.
+ */
+function manualDeployJob(p: JobPayload): Notification[] {
+  const environment = p.environment?.name;
+  if (!environment || (p.environment?.action ?? "start") !== "start") return [];
+  const projectPath = jobProjectPath(p);
+  const webUrl = p.project?.web_url ?? p.repository?.homepage;
+  const isTag = p.tag === true;
+  const actor = { username: p.user?.username, name: p.user?.name, avatarUrl: p.user?.avatar_url };
+
+  const render = (locale: Locale) =>
+    buildPost({
+      project: { path: projectPath, webUrl },
+      summary: t(locale, "job.manual_deploy", {
+        job: link(p.build_name || `#${p.build_id}`, projectUrl(webUrl, "-", "jobs", p.build_id), 120),
+        ref: link(p.ref, projectUrl(webUrl, "-", isTag ? "tags" : "tree", p.ref)),
+        environment: escapeInline(environment, 80),
+      }),
+      color: COLORS.info,
+      actor,
+      fields: [
+        { title: t(locale, "field.stage"), value: escapeInline(p.build_stage, 60) },
+        { title: t(locale, "field.pipeline"), value: p.pipeline_id != null ? linkMarkdown(`#${p.pipeline_id}`, projectUrl(webUrl, "-", "pipelines", p.pipeline_id)) : "" },
+        { title: t(locale, "field.merge_request"), value: p.merge_request ? link(`!${p.merge_request.iid} ${p.merge_request.title ?? ""}`.trim(), p.merge_request.url) : "" },
+      ],
+    });
+
+  return [
+    {
+      feature: "jobs",
+      projectPath,
+      eventKey: eventKey("build", keyPart(p.build_id), "manual"),
+      labels: [],
+      branch: isTag ? undefined : p.ref,
+      defaultBranch: p.project?.default_branch ?? undefined,
+      confidential: false,
+      actorUsername: p.user?.username ?? undefined,
+      status: p.build_status,
+      threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
+      actions: [{ kind: "job.play", project: projectPath, id: p.build_id }],
       render,
     },
   ];

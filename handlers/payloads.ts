@@ -218,7 +218,8 @@ export const jobPayload = z.object({
   repository: z.object({ name: text, homepage: text }).nullish(),
   project: project.partial().nullish(),
   merge_request: mergeRequestRef.nullish(),
-  environment: z.object({ name: text }).nullish(),
+  /** `action`: what the job does to the environment (start, the default, deploys; stop, prepare, verify, access do not). */
+  environment: z.object({ name: text, action: text }).nullish(),
 });
 export type JobPayload = z.infer<typeof jobPayload>;
 

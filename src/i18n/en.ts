@@ -193,6 +193,7 @@ export const en = {
 
   "job.failed": "Job {job} failed on {ref}",
   "job.failed_allowed": "Job {job} failed on {ref} (allowed to fail)",
+  "job.manual_deploy": "Manual job {job} waits to deploy {ref} to {environment}",
 
   "deployment.running": "Deployment to {environment} started",
   "deployment.success": "Deployment to {environment} succeeded",

@@ -195,6 +195,7 @@ export const zhCN: Record<MessageKey, string> = {
 
   "job.failed": "作业 {job} 在 {ref} 上运行失败",
   "job.failed_allowed": "作业 {job} 在 {ref} 上运行失败（允许失败）",
+  "job.manual_deploy": "手动作业 {job} 等待将 {ref} 部署到 {environment}",
 
   "deployment.running": "开始部署到 {environment}",
   "deployment.success": "部署到 {environment} 成功",

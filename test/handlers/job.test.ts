@@ -16,6 +16,20 @@ describe("job", () => {
     expect(job({ ...base, build_status: "success" })).toEqual([]);
   });
 
+  it("announces a manual job that deploys, with a Play button; not one that deploys nothing or stops", () => {
+    const manual = { ...base, build_status: "manual", build_name: "deploy", environment: { name: "production", action: "start" } };
+    const n = only(job(manual));
+    expect(fieldsOf(n)).toMatchObject({ feature: "jobs", eventKey: "build/1977/manual", branch: "gitlab-script-trigger", status: "manual" });
+    expect(n.actions).toEqual([{ kind: "job.play", project: "gitlab-org/gitlab-test", id: 1977 }]);
+    const deployLink = "[deploy](http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/1977)";
+    expect(renderBoth(n).en.message).toBe(`${project}: Manual job ${deployLink} waits to deploy ${ref} to production`);
+    expect(renderBoth(n)["zh-CN"].message).toBe(`${project}: 手动作业 ${deployLink} 等待将 ${ref} 部署到 production`);
+    expect(only(job({ ...manual, environment: { name: "production" } })).actions).toHaveLength(1);
+    expect(job({ ...manual, environment: null })).toEqual([]);
+    expect(job({ ...manual, environment: { name: "production", action: "stop" } })).toEqual([]);
+    expect(job({ ...manual, environment: { name: "**@all**" } }).map((x) => x.render("en").message)[0]).toContain("\\*\\*");
+  });
+
   it("announces a failed job with stage, reason, duration and pipeline", () => {
     const n = only(job(failed));
     expect(fieldsOf(n)).toEqual({
