@@ -234,6 +234,19 @@ export interface ProxySettings {
   noProxy?: string;
 }
 
+const proxySchema = schema.pick({ HTTP_PROXY: true, HTTPS_PROXY: true, NO_PROXY: true, http_proxy: true, https_proxy: true, no_proxy: true });
+
+function proxySettingsOf(e: z.infer<typeof proxySchema>): ProxySettings {
+  return { http: e.HTTP_PROXY ?? e.http_proxy, https: e.HTTPS_PROXY ?? e.https_proxy, noProxy: e.NO_PROXY ?? e.no_proxy };
+}
+
+/** The outbound proxies alone (for `gitlab-mm setup`, which calls GitLab and Mattermost itself). */
+export function loadProxySettings(env: Record<string, string | undefined> = readEnvironment()): ProxySettings {
+  const result = proxySchema.safeParse(env);
+  if (!result.success) throw problemsOf(result.error, env);
+  return proxySettingsOf(result.data);
+}
+
 const remoteSchema = z.object({
   GITLAB_MM_URL: optionalString.refine((v) => v === undefined || (/^https?:\/\//i.test(v) && URL.canParse(v)), "must be the bot's http:// or https:// URL, or empty to run gitlab-mm locally"),
   GITLAB_MM_TOKEN: optionalString,
@@ -289,7 +302,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     webhookMaxBytes: e.WEBHOOK_MAX_BYTES,
     defaultLocale: e.DEFAULT_LOCALE,
     allowPrivateProjectsInPublicChannels: e.ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS,
-    proxy: { http: e.HTTP_PROXY ?? e.http_proxy, https: e.HTTPS_PROXY ?? e.https_proxy, noProxy: e.NO_PROXY ?? e.no_proxy },
+    proxy: proxySettingsOf(e),
     adminToken: e.ADMIN_TOKEN,
     role: e.ROLE,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,

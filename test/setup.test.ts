@@ -1,8 +1,11 @@
 import { EventEmitter } from "node:events";
+import { createServer, request, type Server } from "node:http";
+import { connect, type AddressInfo } from "node:net";
 import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseDotenv } from "dotenv";
+import { getGlobalDispatcher, setGlobalDispatcher } from "undici";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { commands as commandTable } from "../commands/index.js";
 import { runCli, type CliIo } from "../src/cli.js";
@@ -254,6 +257,20 @@ describe("gitlab-mm setup", () => {
     expect(written).not.toContain(mattermostToken);
   });
 
+  it("goes through HTTP_PROXY", async () => {
+    const proxy = await startProxy();
+    const direct = getGlobalDispatcher();
+    try {
+      const run = await setup([], { env: { GITLAB_ADMIN_TOKEN: gitlabToken, MATTERMOST_ADMIN_TOKEN: mattermostToken, HTTP_PROXY: proxy.url } });
+      expect(run.code).toBe(0);
+      expect(proxy.targets).toContain(new URL(gitlab.url).host);
+      expect(proxy.targets).toContain(new URL(mattermost.url).host);
+    } finally {
+      setGlobalDispatcher(direct);
+      await new Promise((resolve) => proxy.server.close(resolve));
+    }
+  });
+
   it("exits 2 naming the variable when a token is missing and there is no terminal", async () => {
     const run = await setup([], { env: { GITLAB_ADMIN_TOKEN: gitlabToken } });
     expect(run.code).toBe(2);
@@ -375,4 +392,32 @@ function fakeTerminal(): SecretInput & { type(text: string): void; rawModes: boo
       events.emit("data", Buffer.from(text));
     },
   };
+}
+
+/** A forward proxy (CONNECT tunnels and absolute-form requests) that notes the hosts it reaches. */
+async function startProxy(): Promise<{ url: string; targets: string[]; server: Server }> {
+  const targets: string[] = [];
+  const server = createServer((req, res) => {
+    const target = new URL(req.url ?? "");
+    targets.push(target.host);
+    const upstream = request({ host: target.hostname, port: target.port, path: `${target.pathname}${target.search}`, method: req.method, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    req.pipe(upstream);
+  });
+  server.on("connect", (req, socket, head) => {
+    const [host, port] = (req.url ?? "").split(":");
+    targets.push(req.url ?? "");
+    const upstream = connect(Number(port), host!, () => {
+      socket.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on("error", () => socket.destroy());
+    socket.on("error", () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, targets, server };
 }

@@ -3,8 +3,9 @@
 // terminal without echo. Without a terminal a missing token is a usage error naming the variable.
 import { resolve } from "node:path";
 import { commands as commandTable } from "../../commands/index.js";
-import { loadLocalConfig } from "../config.js";
+import { loadLocalConfig, loadProxySettings } from "../config.js";
 import { autocompleteRegistration } from "../http/autocomplete.js";
+import { useOutboundProxy } from "../outbound-proxy.js";
 import { readEnvFile } from "./env-file.js";
 import { teamsOfCommandTokens, type CommandLook } from "./mattermost-part.js";
 import { runSetup } from "./run.js";
@@ -77,6 +78,8 @@ export async function setupFromCli(input: SetupCliInput): Promise<void> {
   const { defaultLocale } = loadLocalConfig({ DEFAULT_LOCALE: fileValues.DEFAULT_LOCALE || input.env.DEFAULT_LOCALE });
   const gitlabAdminToken = await adminToken(input, "GITLAB_ADMIN_TOKEN", "a GitLab administrator's personal access token with scope api");
   const mattermostAdminToken = await adminToken(input, "MATTERMOST_ADMIN_TOKEN", "a Mattermost system administrator's access token");
+  // Setup runs where the admin is, perhaps behind the same proxy as the bot.
+  useOutboundProxy(loadProxySettings(input.env));
   await runSetup(
     {
       gitlabUrl,
