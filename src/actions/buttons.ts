@@ -17,6 +17,11 @@ const STYLES: Record<PostActionKind, MessageAction["style"]> = {
   "job.play": "primary",
 };
 
+/** The button's id: Mattermost routes a click by it, and takes letters and digits only. */
+export function buttonIdOf(kind: PostActionKind): string {
+  return kind.replace(".", "");
+}
+
 export interface ActionButtons {
   /** The post with a button per action on its first attachment (one made when it has none). */
   attach(post: PostContent, actions: readonly PostAction[], locale: Locale): PostContent;
@@ -34,8 +39,7 @@ export function createActionButtons(deps: { key: Buffer; publicUrl: string; now?
   function buttons(actions: readonly PostAction[], locale: Locale): MessageAction[] {
     const exp = seconds() + ACTION_TTL_SECONDS;
     return actions.map((action) => ({
-      // Mattermost routes a click by this id, which takes letters and digits only.
-      id: action.kind.replace(".", ""),
+      id: buttonIdOf(action.kind),
       name: t(locale, `action.button.${action.kind}`),
       type: "button",
       style: STYLES[action.kind],

@@ -5,9 +5,9 @@
 // a refusal is told to that person alone (ephemeral_text), in their language.
 import { Hono, type Context } from "hono";
 import { gitlabAuthProblem, mentionUser } from "../../commands/types.js";
-import { ACTIONS_PATH, type ActionButtons } from "../actions/buttons.js";
+import { ACTIONS_PATH, buttonIdOf, type ActionButtons } from "../actions/buttons.js";
 import { actionObject, buttonsAfter, performAction } from "../actions/perform.js";
-import type { Config } from "../config.js";
+import { LOCALES, type Config, type Locale } from "../config.js";
 import { actAsUser, GitlabActionError } from "../gitlab/act.js";
 import type { GitlabAccountsSetup } from "../gitlab/accounts.js";
 import { describeGitlabFailure } from "../gitlab/errors.js";
@@ -80,23 +80,39 @@ function attachmentsWithout(props: Record<string, unknown>): MessageAttachment[]
     });
 }
 
+/**
+ * The language the post was written in (a subscription may have its own `lang:`), told by the name of
+ * the clicked button; the default language when no button says.
+ */
+function postLocale(props: Record<string, unknown>, action: PostAction, fallback: Locale): Locale {
+  const id = buttonIdOf(action.kind);
+  const attachments: unknown[] = Array.isArray(props.attachments) ? props.attachments : [];
+  const names = attachments
+    .flatMap((a) => (a && typeof a === "object" && "actions" in a && Array.isArray(a.actions) ? (a.actions as unknown[]) : []))
+    .flatMap((b) => (b && typeof b === "object" && "id" in b && b.id === id && "name" in b ? [b.name] : []));
+  return LOCALES.find((l) => names.includes(t(l, `action.button.${action.kind}`))) ?? fallback;
+}
+
 export function actionsRoutes(deps: ActionsRouteDeps): Hono<{ Variables: BodyVariables }> {
   const { mattermost, logger, buttons } = deps;
   const locale = deps.config.defaultLocale;
   const app = new Hono<{ Variables: BodyVariables }>();
   const answer = (c: Context, body: ActionAnswer) => c.json(body, 200);
 
-  /** The clicked post with a line saying who did what, and the buttons that still make sense. */
-  async function updatedPost(postId: string, line: string, after: PostAction[]): Promise<ActionAnswer["update"]> {
+  /** The clicked post with a line saying who did what, and the buttons that still make sense, in the post's language. */
+  async function updatedPost(postId: string, action: PostAction, who: string): Promise<ActionAnswer["update"]> {
     const post = await mattermost.getPost(postId).catch((error: Error) => {
       logger.warn({ post: postId, err: error.message }, "clicked post could not be read; it is not updated");
       return undefined;
     });
     if (!post) return undefined;
     const props = post.props ?? {};
+    const written = postLocale(props, action, locale);
+    const after = buttonsAfter(action);
     const [first, ...rest] = attachmentsWithout(props);
-    const kept = buttons && after.length > 0 ? buttons.buttons(after, locale) : [];
+    const kept = buttons && after.length > 0 ? buttons.buttons(after, written) : [];
     const attachments = first ? [{ ...first, ...(kept.length ? { actions: kept } : {}) }, ...rest] : kept.length ? [{ fallback: "", actions: kept }] : [];
+    const line = t(written, `action.done.${action.kind}`, { who });
     return { message: fitMessage(`${post.message}\n${line}`), props: { ...props, attachments } };
   }
 
@@ -136,9 +152,9 @@ export function actionsRoutes(deps: ActionsRouteDeps): Hono<{ Variables: BodyVar
     }
     // Mattermost names the clicker in its request; older servers only by id.
     const userName = click.userName ?? (await mattermost.getUser(click.userId).then((u) => u.username, () => click.userId));
-    const line = t(locale, `action.done.${action.kind}`, { who: mentionUser(userName) });
-    const update = await updatedPost(click.postId, line, buttonsAfter(action));
-    return answer(c, update ? { update } : { ephemeral_text: line });
+    const who = mentionUser(userName);
+    const update = await updatedPost(click.postId, action, who);
+    return answer(c, update ? { update } : { ephemeral_text: t(personal, `action.done.${action.kind}`, { who }) });
   });
 
   return app;

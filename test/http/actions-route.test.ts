@@ -8,6 +8,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createActionButtons, type ActionButtons } from "../../src/actions/buttons.js";
 import { ACTION_TTL_SECONDS } from "../../src/actions/signing.js";
+import type { Locale } from "../../src/config.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { actionsRoutes } from "../../src/http/actions-route.js";
 import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
@@ -86,8 +87,8 @@ describe("POST /mattermost/actions", () => {
   const app = () => actionsRoutes({ mattermost, gitlab: { ready: true, accounts }, buttons, config: { defaultLocale: "en" }, logger: log.logger, metrics });
 
   /** A channel post by the bot carrying the buttons, as the delivery worker posts it. */
-  async function postWith(actions: PostAction[]): Promise<string> {
-    const content = buttons.attach({ message: "**acme/app**: something happened", attachments: [{ fallback: "something happened", title: "The thing" }] }, actions, "en");
+  async function postWith(actions: PostAction[], locale: Locale = "en"): Promise<string> {
+    const content = buttons.attach({ message: "**acme/app**: something happened", attachments: [{ fallback: "something happened", title: "The thing" }] }, actions, locale);
     const { id } = await mattermost.createPost({ channel_id: channel.id, message: content.message, props: { attachments: content.attachments } });
     return id;
   }
@@ -269,7 +270,7 @@ describe("POST /mattermost/actions", () => {
     });
   });
 
-  it("answers in the clicker's language, and writes the post's line in the channel's", async () => {
+  it("answers in the clicker's language, and writes the post in the post's own", async () => {
     await updateUserSettings(db.db, gus.id, { language: "zh-CN" });
     await updateUserSettings(db.db, tess.id, { language: "zh-CN" });
     const iid = nextIid++;
@@ -278,8 +279,16 @@ describe("POST /mattermost/actions", () => {
     expect((await click(gus, postId, "issueclose")).answer?.ephemeral_text).toMatch(/^GitLab 不允许您对 acme\/app#\d+ 执行此操作/);
     await click(tess, postId, "issueclose");
     expect(mm.post(postId)!.message.endsWith("\n✅ Closed by @tess")).toBe(true);
-    await updateUserSettings(db.db, gus.id, { language: "en" });
+    expect(buttonsOn(postId).map((b) => b.name)).toEqual(["Reopen"]);
+    // A channel subscribed with lang:zh-CN got its post in Chinese: the line and the buttons follow it.
+    const other = nextIid++;
+    gitlab.addIssue({ project: PROJECT, iid: other, title: "Broken", author: ann });
+    const zhPost = await postWith([{ kind: "issue.close", project: PROJECT, iid: other }], "zh-CN");
     await updateUserSettings(db.db, tess.id, { language: "en" });
+    await click(tess, zhPost, "issueclose");
+    expect(mm.post(zhPost)!.message.endsWith("\n✅ @tess 已关闭")).toBe(true);
+    expect(buttonsOn(zhPost).map((b) => b.name)).toEqual(["重新打开"]);
+    await updateUserSettings(db.db, gus.id, { language: "en" });
   });
 
   it("says so, without approving again, when the person already approved", async () => {
