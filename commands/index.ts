@@ -9,6 +9,8 @@ import { issueCommands } from "./issue.js";
 import { localeOf } from "./locale.js";
 import { me } from "./me.js";
 import { mrApprove, mrList, mrMerge, mrShow, mrUnapprove } from "./mr.js";
+import { pipelineCancel, pipelineRetry, pipelineRun, pipelineShow } from "./pipeline.js";
+import { runJob } from "./run.js";
 import { enforceRequirements } from "./requirements.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
@@ -34,6 +36,11 @@ export const commands: readonly Command[] = [
   mrApprove,
   mrUnapprove,
   mrMerge,
+  pipelineRun,
+  pipelineRetry,
+  pipelineCancel,
+  pipelineShow,
+  runJob,
   ...issueCommands,
 ];
 

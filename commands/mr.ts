@@ -8,10 +8,10 @@ import type { Locale } from "../src/config.js";
 import type { GitlabApi } from "../src/gitlab/client.js";
 import { t, type MessageKey } from "../src/i18n/index.js";
 import { escapeInline, linkMarkdown } from "../src/text/markdown.js";
-import { onGitlab } from "./act.js";
+import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
 import { formatMergeRequestReference, parseMergeRequestReference, parseProjectPath, type ObjectReference } from "./references.js";
-import { CommandError, ephemeral, inChannel, mentionUser, requireGitlab, usageError, type Command, type CommandContext } from "./types.js";
+import { CommandError, ephemeral, mentionUser, requireGitlab, usageError, type Command, type CommandContext } from "./types.js";
 
 /** Items shown per list of `mr list`. */
 const LISTED = 5;
@@ -208,7 +208,7 @@ function approvalCommand(verb: "approve" | "unapprove"): Command {
       });
       const count = (after.approved_by ?? []).length;
       const key = verb === "approve" ? "cmd.mr.approve.done" : "cmd.mr.unapprove.done";
-      return inChannel(t(locale, key, { who: mentionUser(ctx.userName), mr: titled(ref, before.mr), count, required: after.approvals_required ?? 0 }));
+      return announce(ctx, projectVisibility(ctx, ref.project), (lang) => t(lang, key, { who: mentionUser(ctx.userName), mr: titled(ref, before.mr), count, required: after.approvals_required ?? 0 }));
     },
   };
 }
@@ -250,8 +250,7 @@ export const mrMerge: Command = {
       return (await api.MergeRequests.merge(ref.project, ref.iid, options)) as unknown as MergeRequestView;
     });
     const vars = { who: mentionUser(ctx.userName), mr: titled(ref, mr), target: escapeInline(mr.target_branch, 120) };
-    if (merged.state === "merged") return inChannel(t(locale, "cmd.mr.merge.done", vars));
-    if (merged.merge_when_pipeline_succeeds) return inChannel(t(locale, "cmd.mr.merge.auto", vars));
-    return inChannel(t(locale, "cmd.mr.merge.accepted", vars));
+    const key = merged.state === "merged" ? "cmd.mr.merge.done" : merged.merge_when_pipeline_succeeds ? "cmd.mr.merge.auto" : "cmd.mr.merge.accepted";
+    return announce(ctx, projectVisibility(ctx, ref.project), (lang) => t(lang, key, vars));
   },
 };

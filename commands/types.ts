@@ -34,6 +34,11 @@ export interface CommandContext {
   metrics?: Metrics;
   /** The slash command as Mattermost sent it (e.g. "/gitlab"); used in usage lines. Default "/gitlab". */
   trigger?: string;
+  /**
+   * Sends a further answer after the first, through the request's response_url (Mattermost takes at
+   * most five per command, for 30 minutes); absent when Mattermost sent none.
+   */
+  followUp?: (reply: CommandReply) => Promise<void>;
 }
 
 /**

@@ -148,6 +148,7 @@ export function commandRoutes(deps: CommandRouteDeps): Hono<CommandEnv> {
     const trigger = field("command") || undefined;
     const commandLogger = logger.child({ user_id: userId, channel_id: channelId, team_id: teamId });
     const started = Date.now();
+    const responseUrl = field("response_url");
     const work = runCommand(text, {
       userId,
       userName: field("user_name"),
@@ -161,11 +162,12 @@ export function commandRoutes(deps: CommandRouteDeps): Hono<CommandEnv> {
       trigger,
       gitlab: deps.gitlab,
       people: deps.people,
+      // A command that keeps working after its answer (`run` following a CI job) answers again here.
+      followUp: responseUrl ? (answer) => mattermost.respondToCommand(responseUrl, answer) : undefined,
       metrics: deps.metrics,
     });
     // Bolt's "ack, then respond": Mattermost gives up on a slash command after a few seconds, so
     // work that is not done quickly is acknowledged now and finished through response_url.
-    const responseUrl = field("response_url");
     const quick = responseUrl ? await Promise.race([work, delay(ackAfterMs)]) : await work;
     if (quick) {
       commandLogger.debug({ ms: Date.now() - started, response_type: quick.response_type }, "slash command answered");

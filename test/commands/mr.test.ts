@@ -28,6 +28,8 @@ describe("/gitlab mr", () => {
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
+  let town: { id: string; name: string };
+  let square: { id: string; name: string };
   let metrics: Metrics;
   // Mattermost users and their GitLab accounts: tess is a Developer, mia a Maintainer, rob a Reporter, bob writes the merge requests.
   let tess: SimUser;
@@ -43,6 +45,8 @@ describe("/gitlab mr", () => {
     mm = await startMattermostSim();
     mattermost = createMattermostClient(mm.url, mm.botToken);
     gitlab = await startGitlabSim();
+    town = mm.addChannel({ name: "town", type: "P" });
+    square = mm.addChannel({ name: "square", type: "O" });
     redis = new Redis(redisUrl);
     config = accountsConfig(gitlab);
     t = await createTestDatabase("sqlite");
@@ -87,14 +91,15 @@ describe("/gitlab mr", () => {
     expect(mm.violations).toEqual([]);
   });
 
-  function run(who: SimUser, text: string): Promise<CommandReply> {
+  /** Commands are typed in a private channel unless a test says otherwise (a public one sees only public projects' results). */
+  function run(who: SimUser, text: string, channel: { id: string; name: string } = town): Promise<CommandReply> {
     return runCommand(
       text,
       {
         userId: who.id,
         userName: who.username,
-        channelId: "c".repeat(26),
-        channelName: "town",
+        channelId: channel.id,
+        channelName: channel.name,
         teamId: "t".repeat(26),
         db: t.db,
         mattermost,
@@ -231,6 +236,21 @@ describe("/gitlab mr", () => {
       expect(gitlab.mergeRequest("acme/app", iid)).toMatchObject({ state: "merged", mergedBy: "mia-gl" });
       expect((await run(mia, `mr merge acme/app!${iid}`)).text).toBe(`acme/app!${iid} is already merged.`);
       expect(await countedOk("mr.merge")).toBe(1);
+    });
+
+    it("tells the channel in DEFAULT_LOCALE, and a public channel nothing about a private project", async () => {
+      await updateUserSettings(t.db, mia.id, { language: "zh-CN" });
+      try {
+        const iid = newMergeRequest("Quietly");
+        expect((await run(mia, `mr merge acme/app!${iid}`)).text).toBe(`@mia merged [acme/app!${iid} Quietly](${gitlab.url}/acme/app/-/merge_requests/${iid}) into main.`);
+        const other = newMergeRequest("Not for the square");
+        expect(await run(mia, `mr merge acme/app!${other}`, square)).toEqual({
+          response_type: "ephemeral",
+          text: `@mia 将 [acme/app!${other} Not for the square](${gitlab.url}/acme/app/-/merge_requests/${other}) 合并到了 main。 （该项目不是公开项目，而此频道是公开频道：此回复仅您可见）`,
+        });
+      } finally {
+        await updateUserSettings(t.db, mia.id, { language: "en" });
+      }
     });
 
     it("refuses a Developer merging into a protected branch, without asking GitLab to merge", async () => {

@@ -1136,7 +1136,11 @@ export async function startGitlabSim(opts: { redirectUri?: string } = {}): Promi
       const p = /^\d+$/.test(idText) ? pipelines.find((x) => x.project === ns && x.id === Number(idText)) : undefined;
       if (!p) return notFound;
       if (action === undefined && method === "GET") return { status: 200, body: pipelineJson(p) };
-      if (action === "jobs" && method === "GET") return page(p.jobs.map((j) => jobJson(p, j)), query, `projects/${ns.id}/pipelines/${p.id}/jobs`);
+      if (action === "jobs" && method === "GET") {
+        const scopes = [...query.getAll("scope[]"), ...query.getAll("scope")];
+        const jobs = p.jobs.filter((j) => scopes.length === 0 || scopes.includes(j.status));
+        return page(jobs.map((j) => jobJson(p, j)), query, `projects/${ns.id}/pipelines/${p.id}/jobs`);
+      }
       if ((action === "retry" || action === "cancel") && method === "POST") {
         if (level < 30) return forbidden;
         for (const j of p.jobs) {
