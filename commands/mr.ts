@@ -27,6 +27,8 @@ interface MergeRequestView {
   target_branch: string;
   sha: string;
   detailed_merge_status?: string;
+  /** What GitLab before 15.6 says instead of detailed_merge_status. */
+  merge_status?: string;
   merge_when_pipeline_succeeds?: boolean;
   author?: { username?: string };
   references?: { full?: string };
@@ -53,6 +55,14 @@ async function mergeRequestArgument(ctx: CommandContext, allowed: readonly strin
   const ref = parseMergeRequestReference(words[0], requireGitlab(ctx, await localeOf(ctx)).gitlabUrl);
   if (!ref) throw usageError(t(await localeOf(ctx), "cmd.mr.bad_reference", { text: escapeInline(words[0], 100) }));
   return ref;
+}
+
+/** GitLab's verdict on merging; from the older `merge_status` on a GitLab without `detailed_merge_status` (before 15.6). */
+function mergeStatusOf(mr: MergeRequestView): string | undefined {
+  if (mr.detailed_merge_status) return mr.detailed_merge_status;
+  if (mr.merge_status === "can_be_merged") return "mergeable";
+  if (mr.merge_status === "cannot_be_merged") return mr.draft ? "draft_status" : "conflict";
+  return mr.merge_status;
 }
 
 function showMergeRequest(api: GitlabApi, ref: ObjectReference): Promise<MergeRequestView> {
@@ -164,7 +174,8 @@ export const mrShow: Command = {
       return { mr, approvals };
     });
     const approvedBy = (approvals.approved_by ?? []).map((a) => escapeInline(`@${a.user?.username ?? "?"}`, 80));
-    const status = mr.detailed_merge_status === "mergeable" ? t(locale, "cmd.mr.show.mergeable") : blockerSentence(locale, mr.detailed_merge_status, escapeInline(formatMergeRequestReference(ref), 200));
+    const verdict = mergeStatusOf(mr);
+    const status = verdict === "mergeable" ? t(locale, "cmd.mr.show.mergeable") : blockerSentence(locale, verdict, escapeInline(formatMergeRequestReference(ref), 200));
     const lines = [
       `**${titled(ref, mr)}**`,
       t(locale, "cmd.mr.show.summary", {
@@ -236,7 +247,7 @@ export const mrMerge: Command = {
     if (mr.state !== "opened") throw new CommandError("not_open", blockerSentence(locale, "not_open", what));
     if (mr.user?.can_merge === false) throw new CommandError("forbidden", t(locale, "cmd.mr.merge.not_allowed", { mr: what, branch: escapeInline(mr.target_branch, 120) }));
     const pipelineRunning = PIPELINE_ACTIVE.has(mr.head_pipeline?.status ?? "");
-    const status = mr.detailed_merge_status;
+    const status = mergeStatusOf(mr);
     // Auto-merge waits for the pipeline only; every other check must already pass.
     const waitForPipeline = whenPipelineSucceeds && pipelineRunning && (status === "mergeable" || status === "ci_still_running");
     if (!waitForPipeline && status !== "mergeable") {

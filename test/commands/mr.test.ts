@@ -330,6 +330,27 @@ describe("/gitlab mr", () => {
       }
     });
 
+    it("reads merge_status where GitLab (before 15.6) has no detailed_merge_status", async () => {
+      const iid = newMergeRequest("Old GitLab");
+      const path = new RegExp(`^/api/v4/projects/acme%2Fapp/merge_requests/${iid}$`);
+      const answer = (merge_status: string) => ({
+        iid,
+        title: "Old GitLab",
+        state: "opened",
+        web_url: `${gitlab.url}/acme/app/-/merge_requests/${iid}`,
+        source_branch: `feature-${iid}`,
+        target_branch: "main",
+        sha: "0123456789abcdef0123456789abcdef01234567",
+        merge_status,
+        user: { can_merge: true },
+      });
+      gitlab.failNext({ method: "GET", path, status: 200, body: answer("cannot_be_merged") });
+      expect((await run(mia, `mr merge acme/app!${iid}`)).text).toBe(`acme/app!${iid} cannot be merged: its source branch has conflicts with the target branch.`);
+      gitlab.failNext({ method: "GET", path, status: 200, body: answer("checking") });
+      expect((await run(mia, `mr merge acme/app!${iid}`)).text).toBe(`GitLab is still checking whether acme/app!${iid} can be merged; try again in a moment.`);
+      expect(gitlab.requests.filter((r) => r.path.endsWith("/merge"))).toEqual([]);
+    });
+
     it("says when the merge request is not found, and shows the usage for bad arguments", async () => {
       expect((await run(mia, "mr merge acme/app!9999")).text).toBe("acme/app!9999 was not found: it does not exist, or your GitLab account cannot see it.");
       expect((await run(mia, "mr merge acme/app!1 --now")).text).toBe(usage("mr merge <project>!<iid> [--when-pipeline-succeeds]"));
