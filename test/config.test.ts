@@ -101,6 +101,12 @@ describe("loadConfig", () => {
     expect(problems({ ...minimal, METRICS_TOKEN: "short" })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 16 characters/)]);
   });
 
+  it("takes a button signing key of at least 32 characters, or none", () => {
+    expect(loadConfig(minimal).actionsSigningKey).toBeUndefined();
+    expect(loadConfig({ ...minimal, ACTIONS_SIGNING_KEY: "k".repeat(32) }).actionsSigningKey).toBe("k".repeat(32));
+    expect(problems({ ...minimal, ACTIONS_SIGNING_KEY: "short" })).toEqual([expect.stringMatching(/^ACTIONS_SIGNING_KEY: must be at least 32 characters/)]);
+  });
+
   it("reads command tokens bare or as <team_id>:<token> pairs", () => {
     const c = loadConfig({ ...minimal, MATTERMOST_COMMAND_TOKENS: "bare0token, 4xq9team0id0000000000000000:pairedtoken" });
     expect(c.mattermost.commandTokens.map(parseCommandToken)).toEqual([{ token: "bare0token" }, { token: "pairedtoken", teamId: "4xq9team0id0000000000000000" }]);
