@@ -10,7 +10,8 @@ import { t, type MessageKey } from "../src/i18n/index.js";
 import { escapeInline, linkMarkdown } from "../src/text/markdown.js";
 import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
-import { formatMergeRequestReference, parseMergeRequestReference, parseProjectPath, type ObjectReference } from "./references.js";
+import { projectArgument } from "./pipeline.js";
+import { formatMergeRequestReference, parseMergeRequestReference, type ObjectReference } from "./references.js";
 import { CommandError, ephemeral, mentionUser, requireGitlab, usageError, type Command, type CommandContext } from "./types.js";
 
 /** Items shown per list of `mr list`. */
@@ -107,8 +108,7 @@ export const mrList: Command = {
   async run(ctx) {
     const locale = await localeOf(ctx);
     if (ctx.args.length > 1) throw usageError();
-    const project = ctx.args[0] === undefined ? undefined : parseProjectPath(ctx.args[0]);
-    if (ctx.args[0] !== undefined && !project) throw usageError(t(locale, "cmd.mr.bad_project", { text: escapeInline(ctx.args[0], 100) }));
+    const project = ctx.args[0] === undefined ? undefined : await projectArgument(ctx, ctx.args[0]);
     const base = requireGitlab(ctx, locale).gitlabUrl.replace(/\/+$/, "");
     const object = project ?? t(locale, "cmd.mr.list.object");
     const { lists, username } = await onGitlab(ctx, { object }, async (api, link) => {

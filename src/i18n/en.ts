@@ -80,7 +80,6 @@ export const en = {
 
   // ---- /gitlab mr, pipeline, run ----
   "cmd.mr.bad_reference": "\"{text}\" is not a merge request: write it as `my-group/my-project!12`, or paste its GitLab link.",
-  "cmd.mr.bad_project": "\"{text}\" is not a GitLab project path: use its path as in its URL, e.g. `my-group/my-project`.",
   "cmd.mr.list.object": "your merge requests",
   "cmd.mr.list.title": "**Your open merge requests**",
   "cmd.mr.list.title_in": "**Your open merge requests in {project}**",

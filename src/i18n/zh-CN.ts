@@ -82,7 +82,6 @@ export const zhCN: Record<MessageKey, string> = {
 
   // ---- /gitlab mr, pipeline, run ----
   "cmd.mr.bad_reference": "“{text}”不是合并请求：请写成 `my-group/my-project!12`，或粘贴它的 GitLab 链接。",
-  "cmd.mr.bad_project": "“{text}”不是 GitLab 项目路径：请使用其 URL 中的路径，例如 `my-group/my-project`。",
   "cmd.mr.list.object": "您的合并请求",
   "cmd.mr.list.title": "**您的未合并合并请求**",
   "cmd.mr.list.title_in": "**您在 {project} 中的未合并合并请求**",
