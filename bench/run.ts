@@ -1,8 +1,8 @@
 // `npm run bench [-- --quick] [-- --only=ingress,latency,memory] [-- --profile] [-- --keep]`
 // Prints figures beside their targets and writes them to bench/results/latest.json. Not a test:
 // nothing here fails on a missed target.
-//   --quick    short runs (3 s, 500 events, 5,000 webhooks) to check the harness
-//   --only=    run some phases
+//   --quick    short runs (3 s, 500 events, 5,000 webhooks, 2,000 against the floor) to check the harness
+//   --only=    run some phases (ingress, latency, memory, throughput: the compiled bot against bench/floor.ts)
 //   --diagnose also measure intermediate ingress baselines (body read, parse, BullMQ add)
 //   --profile  bot children run with --cpu-prof; profiles land in bench/results/profiles/
 //   --compiled run the bot (and baselines) as an esbuild bundle under plain node, not under tsx
@@ -19,6 +19,7 @@ import { parseTweaks } from "./experiments/tuned-bot.js";
 import { ingressPhase } from "./phases/ingress.js";
 import { latencyPhase } from "./phases/latency.js";
 import { memoryPhase } from "./phases/memory.js";
+import { throughputPhase } from "./phases/throughput.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -36,6 +37,7 @@ const phases = [
   { name: "ingress", run: ingressPhase },
   { name: "latency", run: latencyPhase },
   { name: "memory", run: memoryPhase },
+  { name: "throughput", run: throughputPhase },
 ].filter((p) => !only || only.includes(p.name));
 
 const started = Date.now();
