@@ -50,7 +50,6 @@ interface ClickRequest {
 interface ActionAnswer {
   update?: { message: string; props: Record<string, unknown> };
   ephemeral_text?: string;
-  skip_slack_parsing?: boolean;
 }
 
 const decoder = new TextDecoder();

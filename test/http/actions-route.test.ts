@@ -311,6 +311,22 @@ describe("POST /mattermost/actions", () => {
     expect(gitlab.requests).toEqual([]);
   });
 
+  it("tells the clicker when GitLab is too slow to answer before Mattermost gives up", async () => {
+    const iid = nextIid++;
+    gitlab.addIssue({ project: PROJECT, iid, title: "Slow", author: ann });
+    const postId = await postWith([{ kind: "issue.close", project: PROJECT, iid }]);
+    const context = buttonsOn(postId)[0]!.integration.context;
+    gitlab.delayNext({ method: "PUT", path: /\/issues\//, ms: 600 });
+    const slow = actionsRoutes({ mattermost, gitlab: { ready: true, accounts }, buttons, config: { defaultLocale: "en" }, logger: log.logger, requestTimeoutMs: 200 });
+    const response = await slow.request("/mattermost/actions", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user_id: tess.id, user_name: "tess", post_id: postId, context }),
+    });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ ephemeral_text: "GitLab did not answer in time. It may still have done it: look before clicking again." });
+  });
+
   it("refuses every click when the bot has no signing key", async () => {
     const iid = nextIid++;
     gitlab.addIssue({ project: PROJECT, iid, title: "Keyless", author: ann });
