@@ -10,7 +10,7 @@ import { t, type MessageKey } from "../src/i18n/index.js";
 import { escapeInline, linkMarkdown } from "../src/text/markdown.js";
 import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
-import { projectArgument } from "./pipeline.js";
+import { projectArgument, statusText } from "./pipeline.js";
 import { formatMergeRequestReference, parseMergeRequestReference, type ObjectReference } from "./references.js";
 import { CommandError, ephemeral, mentionUser, requireGitlab, usageError, type Command, type CommandContext } from "./types.js";
 
@@ -179,12 +179,12 @@ export const mrShow: Command = {
     const lines = [
       `**${titled(ref, mr)}**`,
       t(locale, "cmd.mr.show.summary", {
-        state: escapeInline(mr.state, 40),
+        state: mr.state === "opened" || mr.state === "merged" || mr.state === "closed" ? t(locale, `thread.state.${mr.state}`) : escapeInline(mr.state, 40),
         author: escapeInline(`@${mr.author?.username ?? "?"}`, 80),
         source: escapeInline(mr.source_branch, 120),
         target: escapeInline(mr.target_branch, 120),
       }),
-      t(locale, "cmd.mr.show.pipeline", { status: escapeInline(mr.head_pipeline?.status ?? t(locale, "cmd.mr.show.no_pipeline"), 40) }),
+      t(locale, "cmd.mr.show.pipeline", { status: mr.head_pipeline?.status ? statusText(locale, mr.head_pipeline.status) : t(locale, "cmd.mr.show.no_pipeline") }),
       t(locale, "cmd.mr.show.approvals", { count: approvedBy.length, required: approvals.approvals_required ?? 0, who: approvedBy.join(", ") || "—" }),
     ];
     if (mr.state === "opened") lines.push(status);

@@ -110,6 +110,19 @@ export async function createPipeline(api: GitlabApi, project: string, ref: strin
   return created as unknown as PipelineView;
 }
 
+const PIPELINE_STATUS_KEYS = {
+  success: "thread.pipeline.success",
+  failed: "thread.pipeline.failed",
+  canceled: "thread.pipeline.canceled",
+  running: "thread.pipeline.running",
+} as const;
+
+/** A pipeline's or job's status in the reader's language where the catalog has it, else as GitLab says it. */
+export function statusText(locale: Locale, status: string | undefined): string {
+  const key = Object.hasOwn(PIPELINE_STATUS_KEYS, status ?? "") ? PIPELINE_STATUS_KEYS[status as keyof typeof PIPELINE_STATUS_KEYS] : undefined;
+  return key ? t(locale, key) : escapeInline(status, 40);
+}
+
 /** "[#123](url)" */
 export function pipelineLink(p: Pick<PipelineView, "id" | "web_url">): string {
   return linkMarkdown(`#${p.id}`, p.web_url);
@@ -167,7 +180,7 @@ function pipelineAction(verb: "retry" | "cancel"): Command {
         return answer as unknown as PipelineView;
       });
       const key = verb === "retry" ? "cmd.pipeline.retry.done" : "cmd.pipeline.cancel.done";
-      return announce(ctx, projectVisibility(ctx, project), (lang) => t(lang, key, { who: mentionUser(ctx.userName), pipeline: pipelineLink(pipeline), project: escapeInline(project, 200), status: escapeInline(pipeline.status, 40) }));
+      return announce(ctx, projectVisibility(ctx, project), (lang) => t(lang, key, { who: mentionUser(ctx.userName), pipeline: pipelineLink(pipeline), project: escapeInline(project, 200), status: statusText(lang, pipeline.status) }));
     },
   };
 }
@@ -209,7 +222,7 @@ export const pipelineShow: Command = {
     if (!found.pipeline) return ephemeral(t(locale, "cmd.pipeline.show.none", { project: escapeInline(project, 200), ref: escapeInline(found.ref, 120) }));
     const p = found.pipeline;
     const lines = [
-      t(locale, "cmd.pipeline.show.title", { pipeline: pipelineLink(p), project: escapeInline(project, 200), status: escapeInline(p.status, 40) }),
+      t(locale, "cmd.pipeline.show.title", { pipeline: pipelineLink(p), project: escapeInline(project, 200), status: statusText(locale, p.status) }),
       t(locale, "cmd.pipeline.show.details", { ref: escapeInline(p.ref, 120), sha: shortSha(p.sha), duration: formatDuration(locale, p.duration) ?? "—" }),
     ];
     if (found.failed && found.failed.length > 0) {

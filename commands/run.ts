@@ -12,7 +12,7 @@ import { escapeInline, linkMarkdown, neutralizeMentions, truncate } from "../src
 import { formatDuration } from "../handlers/common.js";
 import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
-import { createPipeline, defaultBranchOf, MAX_VARIABLE_VALUE_CHARS, pipelineLink, projectArgument, type PipelineView } from "./pipeline.js";
+import { createPipeline, defaultBranchOf, MAX_VARIABLE_VALUE_CHARS, pipelineLink, projectArgument, statusText, type PipelineView } from "./pipeline.js";
 import { CommandError, mentionUser, usageError, type Command, type CommandContext, type CommandReply } from "./types.js";
 
 export interface JobPolling {
@@ -115,7 +115,7 @@ function jobFinished(locale: Locale, followed: FollowedJob, job: JobView, trace:
     job: jobLink(job),
     pipeline: pipelineLink(followed.pipeline),
     project: escapeInline(followed.project, 200),
-    status: escapeInline(job.status, 40),
+    status: statusText(locale, job.status),
     duration: formatDuration(locale, job.duration) ?? "—",
   });
   return trace.trim() === "" ? `${head}\n${t(locale, "cmd.run.no_output")}` : `${head}\n${traceTail(trace)}`;

@@ -171,7 +171,7 @@ describe("/gitlab mr", () => {
         response_type: "ephemeral",
         text: [
           `**[acme/app!${iid} Faster start](${gitlab.url}/acme/app/-/merge_requests/${iid})**`,
-          `State: opened · by @${Z}bob-gl · feature-${iid} → main`,
+          `State: Open · by @${Z}bob-gl · feature-${iid} → main`,
           "Pipeline: running",
           `Approvals: 1 of 2 required (@${Z}mia-gl)`,
           `acme/app!${iid} cannot be merged: it still needs approvals.`,

@@ -238,7 +238,7 @@ describe("/gitlab pipeline", () => {
       expect(reply.text).toContain("duration —");
       expect(gitlab.requests.some((r) => r.path === "/api/v4/projects/acme%2Fapp/pipelines/latest")).toBe(true);
       const onRef = gitlab.addPipeline("acme/app", { ref: "release-1", jobs: [{ name: "build", status: "success" }] });
-      expect((await run(tess, "pipeline show acme/app release-1")).text.split("\n")[0]).toBe(`**Pipeline [#${onRef}](${pipelineUrl(onRef)})** of acme/app: success`);
+      expect((await run(tess, "pipeline show acme/app release-1")).text.split("\n")[0]).toBe(`**Pipeline [#${onRef}](${pipelineUrl(onRef)})** of acme/app: passed`);
       expect((await run(tess, "pipeline show acme/app feature-x")).text).toBe("No pipeline has run on feature-x in acme/app yet.");
     });
 

@@ -135,7 +135,7 @@ describe("/gitlab run", () => {
     expect(finished).toEqual({
       response_type: "in_channel",
       text: [
-        `Job [deploy](${gitlab.url}/acme/ops/-/jobs/${job.id}) in pipeline [#${id}](${gitlab.url}/acme/ops/-/pipelines/${id}) of acme/ops finished: success (duration 0s).`,
+        `Job [deploy](${gitlab.url}/acme/ops/-/jobs/${job.id}) in pipeline [#${id}](${gitlab.url}/acme/ops/-/pipelines/${id}) of acme/ops finished: passed (duration 0s).`,
         "````",
         ...tail,
         "````",
