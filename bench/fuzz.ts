@@ -248,10 +248,9 @@ async function main(): Promise<number> {
   }
   console.log(`fuzz: ${count} payloads, ${livePosts} posts checked, ${groups.size} findings`);
   console.log(`  (${rendered} posts also rendered in-process in ${LOCALES.join(" and ")}; ${findings.length} occurrences in all; ${round((Date.now() - started) / 1000, 0)} s)`);
-  if (groups.size > 0) {
-    rmSync(findingsDir, { recursive: true, force: true });
-    mkdirSync(findingsDir, { recursive: true });
-  }
+  // Findings of an earlier run would read as this one's.
+  rmSync(findingsDir, { recursive: true, force: true });
+  if (groups.size > 0) mkdirSync(findingsDir, { recursive: true });
   let n = 0;
   for (const group of groups.values()) {
     const first = group[0]!;
