@@ -44,6 +44,13 @@ interface ApprovalsView {
   user_can_approve?: boolean;
 }
 
+/** How many approved, and of how many required where GitLab says (Free tier GitLab does not). */
+function approvalsText(locale: Locale, approvals: ApprovalsView): string {
+  const count = (approvals.approved_by ?? []).length;
+  if (approvals.approvals_required === undefined) return t(locale, "cmd.mr.approvals.count", { count });
+  return t(locale, "cmd.mr.approvals.of_required", { count, required: approvals.approvals_required });
+}
+
 /** "[group/project!7 Title](url)", safe Markdown. */
 function titled(ref: ObjectReference, mr: Pick<MergeRequestView, "title" | "web_url">): string {
   return linkMarkdown(escapeInline(`${formatMergeRequestReference(ref)} ${mr.title}`, 200), mr.web_url);
@@ -185,7 +192,7 @@ export const mrShow: Command = {
         target: escapeInline(mr.target_branch, 120),
       }),
       t(locale, "cmd.mr.show.pipeline", { status: mr.head_pipeline?.status ? statusText(locale, mr.head_pipeline.status) : t(locale, "cmd.mr.show.no_pipeline") }),
-      t(locale, "cmd.mr.show.approvals", { count: approvedBy.length, required: approvals.approvals_required ?? 0, who: approvedBy.join(", ") || "—" }),
+      t(locale, "cmd.mr.show.approvals", { approvals: approvalsText(locale, approvals), who: approvedBy.join(", ") || "—" }),
     ];
     if (mr.state === "opened") lines.push(status);
     if (mr.merge_when_pipeline_succeeds) lines.push(t(locale, "cmd.mr.show.auto_merge"));
@@ -217,9 +224,8 @@ function approvalCommand(verb: "approve" | "unapprove"): Command {
         const answer = verb === "approve" ? await api.MergeRequestApprovals.approve(ref.project, ref.iid) : await api.MergeRequestApprovals.unapprove(ref.project, ref.iid);
         return answer as unknown as ApprovalsView;
       });
-      const count = (after.approved_by ?? []).length;
       const key = verb === "approve" ? "cmd.mr.approve.done" : "cmd.mr.unapprove.done";
-      return announce(ctx, projectVisibility(ctx, ref.project), (lang) => t(lang, key, { who: mentionUser(ctx.userName), mr: titled(ref, before.mr), count, required: after.approvals_required ?? 0 }));
+      return announce(ctx, projectVisibility(ctx, ref.project), (lang) => t(lang, key, { who: mentionUser(ctx.userName), mr: titled(ref, before.mr), approvals: approvalsText(lang, after) }));
     },
   };
 }

@@ -173,7 +173,7 @@ describe("/gitlab mr", () => {
           `**[acme/app!${iid} Faster start](${gitlab.url}/acme/app/-/merge_requests/${iid})**`,
           `State: Open · by @${Z}bob-gl · feature-${iid} → main`,
           "Pipeline: running",
-          `Approvals: 1 of 2 required (@${Z}mia-gl)`,
+          `Approvals: 1 of 2 required approvals (@${Z}mia-gl)`,
           `acme/app!${iid} cannot be merged: it still needs approvals.`,
         ].join("\n"),
       });
@@ -210,6 +210,12 @@ describe("/gitlab mr", () => {
       });
       expect(gitlab.mergeRequest("acme/app", iid)?.approvedBy).toEqual([]);
       expect((await run(tess, `mr unapprove acme/app!${iid}`)).text).toBe(`You have not approved acme/app!${iid}: there is no approval of yours to withdraw.`);
+    });
+
+    it("counts approvals without a required number where GitLab (Free) has none", async () => {
+      const iid = newMergeRequest("Free tier");
+      gitlab.failNext({ method: "POST", path: /\/approve$/, status: 201, body: { approved: true, approved_by: [{ user: { username: "tess-gl" } }], user_has_approved: true, user_can_approve: false } });
+      expect((await run(tess, `mr approve acme/app!${iid}`)).text).toBe(`@tess approved [acme/app!${iid} Free tier](${gitlab.url}/acme/app/-/merge_requests/${iid}) (approvals: 1).`);
     });
 
     it("refuses, without asking GitLab to approve, whom GitLab would not let approve (a Reporter, the author)", async () => {
