@@ -53,6 +53,10 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   // Personal side: direct messages, digests and daily reminders (queue "personal").
   const personalQueue = openPersonalQueue(producer, config.queuePrefix);
   const people = createPeopleServices({ db, queue: personalQueue, profiles });
+  // A queue reports a lost Redis connection as an "error" event: into the log, never printed raw to stderr.
+  for (const queue of [queues.events, queues.deliveries, personalQueue]) {
+    queue.on("error", (error) => logger.warn({ err: error.message, queue: queue.name }, "queue cannot reach Redis"));
+  }
 
   const workers: Worker[] = [];
   const workerRedis = workerConnection(config.redisUrl);
