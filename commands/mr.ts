@@ -257,9 +257,9 @@ export const mrMerge: Command = {
     // Auto-merge waits for the pipeline only; every other check must already pass.
     const waitForPipeline = whenPipelineSucceeds && pipelineRunning && (status === "mergeable" || status === "ci_still_running");
     if (!waitForPipeline && status !== "mergeable") {
-      const sentence = blockerSentence(locale, status, what);
-      const hint = status === "ci_still_running" ? ` ${t(locale, "cmd.mr.merge.hint_auto", { flag: `\`${WHEN_PIPELINE_SUCCEEDS}\`` })}` : "";
-      throw new CommandError("blocked", sentence + hint);
+      // One sentence: a running pipeline is the one blocker the flag can wait out, so it is named.
+      const sentence = status === "ci_still_running" ? t(locale, "cmd.mr.merge.still_running", { mr: what, flag: `\`${WHEN_PIPELINE_SUCCEEDS}\`` }) : blockerSentence(locale, status, what);
+      throw new CommandError("blocked", sentence);
     }
     // `sha`: merge exactly what was checked (GitLab answers 409 if the branch moved meanwhile).
     const merged = await onGitlab(ctx, { object, action: waitForPipeline ? "mr.auto_merge" : "mr.merge" }, async (api) => {

@@ -116,7 +116,7 @@ export const en = {
   "cmd.mr.unapprove.done": "{who} withdrew their approval of {mr} ({approvals}).",
   "cmd.mr.merge.already": "{mr} is already merged.",
   "cmd.mr.merge.not_allowed": "GitLab does not let you merge {mr}: your role there may not merge into {branch}.",
-  "cmd.mr.merge.hint_auto": "Add {flag} to merge it when the pipeline succeeds.",
+  "cmd.mr.merge.still_running": "{mr} cannot be merged yet: its pipeline is still running (add {flag} to merge it when the pipeline succeeds).",
   "cmd.mr.merge.done": "{who} merged {mr} into {target}.",
   "cmd.mr.merge.auto": "{who} set {mr} to merge into {target} when its pipeline succeeds.",
   "cmd.mr.merge.accepted": "{who} asked GitLab to merge {mr} into {target}; GitLab is merging it.",

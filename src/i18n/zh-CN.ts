@@ -118,7 +118,7 @@ export const zhCN: Record<MessageKey, string> = {
   "cmd.mr.unapprove.done": "{who} 撤回了对 {mr} 的批准（{approvals}）。",
   "cmd.mr.merge.already": "{mr} 已经合并。",
   "cmd.mr.merge.not_allowed": "GitLab 不允许您合并 {mr}：您在该项目的角色无权合并到 {branch}。",
-  "cmd.mr.merge.hint_auto": "加上 {flag} 即可在流水线成功后自动合并。",
+  "cmd.mr.merge.still_running": "{mr} 暂时无法合并：它的流水线仍在运行（加上 {flag} 即可在流水线成功后自动合并）。",
   "cmd.mr.merge.done": "{who} 将 {mr} 合并到了 {target}。",
   "cmd.mr.merge.auto": "{who} 已将 {mr} 设置为流水线成功后自动合并到 {target}。",
   "cmd.mr.merge.accepted": "{who} 已请求 GitLab 将 {mr} 合并到 {target}，GitLab 正在合并。",

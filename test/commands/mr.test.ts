@@ -297,7 +297,7 @@ describe("/gitlab mr", () => {
         const running = newMergeRequest("Still testing");
         gitlab.addPipeline("acme/app", { ref: `feature-${running}`, jobs: [{ name: "test", status: "running" }] });
         expect((await run(mia, `mr merge acme/app!${running}`)).text).toBe(
-          `acme/app!${running} cannot be merged yet: its pipeline is still running. Add \`--when-pipeline-succeeds\` to merge it when the pipeline succeeds.`,
+          `acme/app!${running} cannot be merged yet: its pipeline is still running (add \`--when-pipeline-succeeds\` to merge it when the pipeline succeeds).`,
         );
         await updateUserSettings(t.db, mia.id, { language: "zh-CN" });
         const draft = newMergeRequest("Draft");
