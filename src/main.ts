@@ -1,13 +1,17 @@
-// Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown.
+// Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown. In role all
+// (the default) the workers run in a child process of their own, so webhook answers get a core that
+// posting to Mattermost does not take.
+import { fork, type ChildProcess } from "node:child_process";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
+import { AggregatorRegistry, Registry } from "prom-client";
 import { actionButtonsOf } from "./actions/buttons.js";
 import { ConfigError, loadConfig, type Config } from "./config.js";
 import { setupGitlabAccounts } from "./gitlab/accounts.js";
 import { createLogger, type Logger } from "./logger.js";
 import { createMattermostClient } from "./mattermost/client.js";
 import { directMessenger } from "./mattermost/direct-message.js";
-import { createMetrics } from "./metrics.js";
+import { createMetrics, type Metrics } from "./metrics.js";
 import { createProfiles } from "./people/profiles.js";
 import { createPeopleServices } from "./people/services.js";
 import { producerConnection, redisConfigWarnings, waitReady, workerConnection } from "./queue/connection.js";
@@ -28,11 +32,34 @@ export interface RunningBot {
   port: number;
   /** The port /metrics is served on when METRICS_PORT is set. */
   metricsPort?: number;
+  metrics: Metrics;
   stop(): Promise<void>;
 }
 
-/** Starts the bot with a loaded config; used by `npm start` and by the end-to-end tests. */
-export async function startBot(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningBot> {
+/** Metrics as `Registry.getMetricsAsJSON()` gives them (what AggregatorRegistry.aggregate takes). */
+type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
+
+export interface StartOptions {
+  /** Metrics of another process (the worker process of role all) that /metrics shows summed with this one's. */
+  otherMetrics?: () => Promise<MetricsJson>;
+}
+
+/** A registry whose text is this process's metrics summed with another process's. */
+class CombinedRegistry extends Registry {
+  constructor(
+    private readonly own: Registry,
+    private readonly other: () => Promise<MetricsJson>,
+  ) {
+    super();
+  }
+  override async metrics(): Promise<string> {
+    const [own, other] = await Promise.all([this.own.getMetricsAsJSON(), this.other().catch(() => [])]);
+    return AggregatorRegistry.aggregate([own, other]).metrics();
+  }
+}
+
+/** Starts the bot with a loaded config, all of its role in this process; used by `npm start` and by the end-to-end tests. */
+export async function startBot(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningBot> {
   useOutboundProxy(config.proxy);
   const { db } = openDatabase(config.databaseUrl);
   const { applied } = await migrateToLatest(db);
@@ -45,6 +72,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   });
   const queues = openQueues(producer, config.queuePrefix, { retryBaseMs: config.deliveryRetryBaseMs });
   const metrics = createMetrics({ defaults: true });
+  if (options.otherMetrics) metrics.registry = new CombinedRegistry(metrics.registry, options.otherMetrics);
   for (const warning of await redisConfigWarnings(producer)) logger.warn({ warning }, "Redis may lose queued jobs");
   const mattermost = createMattermostClient(config.mattermost.url, config.mattermost.botToken);
   const profiles = createProfiles({ mattermost, defaultLocale: config.defaultLocale, logger });
@@ -153,6 +181,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   return {
     port,
     metricsPort,
+    metrics,
     stop() {
       // BullMQ's order: stop taking HTTP work, let workers finish (or hand back) their jobs, then close.
       stopping ??= (async () => {
@@ -171,6 +200,71 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   };
 }
 
+/** Passed to the worker process that role all starts: it reports to its parent instead of serving /metrics itself. */
+const SPAWNED_WORKER_ARG = "--spawned-worker";
+
+type ParentMessage = { type: "metrics"; id: number };
+type WorkerMessage = { type: "ready" } | { type: "metrics"; id: number; metrics: MetricsJson };
+
+/**
+ * Role all: the workers in a child process (this script with --role=worker), the HTTP side here.
+ * The worker process starts first (it migrates the database, signs in to Mattermost), so a start-up
+ * failure there stops everything with its own message. Should it end later, this process stops too
+ * and exits 1: the supervisor (systemd, Docker, Kubernetes) restarts both, rather than a web process
+ * taking webhooks that nothing posts.
+ */
+async function startWithWorkerProcess(config: Config, logger: Logger): Promise<{ stop(): Promise<void>; failed: Promise<number> }> {
+  const script = process.argv[1]!;
+  const worker: ChildProcess = fork(script, ["--role=worker", SPAWNED_WORKER_ARG], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const exited = new Promise<number>((resolve) => worker.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+  const ready = await Promise.race([
+    new Promise<true>((resolve) => worker.on("message", (m: WorkerMessage) => m.type === "ready" && resolve(true))),
+    exited,
+  ]);
+  if (ready !== true) return { stop: async () => {}, failed: Promise.resolve(ready || 1) };
+
+  let asked = 0;
+  const pending = new Map<number, (metrics: MetricsJson) => void>();
+  worker.on("message", (m: WorkerMessage) => {
+    if (m.type === "metrics") pending.get(m.id)?.(m.metrics);
+  });
+  const workerMetrics = () =>
+    new Promise<MetricsJson>((resolve) => {
+      const id = ++asked;
+      const timer = setTimeout(() => (pending.delete(id), resolve([])), 1000);
+      pending.set(id, (metrics) => (clearTimeout(timer), pending.delete(id), resolve(metrics)));
+      worker.send({ type: "metrics", id } satisfies ParentMessage);
+    });
+
+  let bot: RunningBot;
+  try {
+    bot = await startBot({ ...config, role: "web" }, logger, { otherMetrics: workerMetrics });
+  } catch (error) {
+    worker.kill("SIGTERM");
+    await exited;
+    throw error;
+  }
+  let stopping = false;
+  const failed = exited.then((code) => {
+    if (stopping) return new Promise<number>(() => {});
+    logger.fatal({ code }, "the worker process ended; stopping");
+    return bot.stop().then(
+      () => 1,
+      () => 1,
+    );
+  });
+  return {
+    failed,
+    async stop() {
+      stopping = true;
+      // The HTTP side first (no new webhooks), then the workers finish or hand back their jobs.
+      const web = bot.stop();
+      worker.kill("SIGTERM");
+      await Promise.all([web, exited]);
+    },
+  };
+}
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -185,10 +279,26 @@ async function main(): Promise<void> {
   }
   const roleArg = process.argv.find((a) => a.startsWith("--role="))?.split("=")[1] ?? process.argv[process.argv.indexOf("--role") + 1];
   if (roleArg === "web" || roleArg === "worker" || roleArg === "all") config.role = roleArg;
+  const spawned = process.argv.includes(SPAWNED_WORKER_ARG) && process.send !== undefined;
+  // The parent serves /metrics with this process's figures in them.
+  if (spawned) config.metricsPort = undefined;
   const logger = createLogger(config.logLevel);
-  let bot: RunningBot;
+  let bot: { stop(): Promise<void>; failed?: Promise<number> };
   try {
-    bot = await startBot(config, logger);
+    if (config.role === "all") {
+      const split = await startWithWorkerProcess(config, logger);
+      split.failed.then((code) => process.exit(code), () => process.exit(1));
+      bot = split;
+    } else {
+      const running = await startBot(config, logger);
+      if (spawned) {
+        process.on("message", (m: ParentMessage) => {
+          if (m.type === "metrics") void running.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: "metrics", id: m.id, metrics } satisfies WorkerMessage));
+        });
+        process.send!({ type: "ready" } satisfies WorkerMessage);
+      }
+      bot = running;
+    }
   } catch (error) {
     logger.fatal({ err: (error as Error).message }, "start-up failed");
     console.error(`start-up failed: ${(error as Error).message}`);
@@ -208,6 +318,8 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
+  // A worker process whose parent is gone (killed outright) stops rather than runs on unsupervised.
+  if (spawned) process.once("disconnect", () => shutdown("parent gone"));
 }
 
 if (isMain(import.meta.url)) await main();
