@@ -12,6 +12,7 @@ import { mrApprove, mrList, mrMerge, mrShow, mrUnapprove } from "./mr.js";
 import { pipelineCancel, pipelineRetry, pipelineRun, pipelineShow } from "./pipeline.js";
 import { runJob } from "./run.js";
 import { enforceRequirements } from "./requirements.js";
+import { splitWords } from "./words.js";
 import { settingsCommand } from "./settings.js";
 import { subscriptionsAdd, subscriptionsDelete, subscriptionsList } from "./subscriptions.js";
 import { todo } from "./todo.js";
@@ -28,9 +29,6 @@ export const commands: readonly Command[] = [
   me,
   todo,
   settingsCommand,
-  deploy,
-  webhookAdd,
-  webhookList,
   mrList,
   mrShow,
   mrApprove,
@@ -41,6 +39,9 @@ export const commands: readonly Command[] = [
   pipelineCancel,
   pipelineShow,
   runJob,
+  deploy,
+  webhookAdd,
+  webhookList,
   ...issueCommands,
 ];
 
@@ -55,36 +56,6 @@ function assertUniqueNames(list: readonly Command[]): void {
   }
 }
 
-export interface ParsedWords {
-  words: string[];
-  /** For each word, the index in the text just past its end (to cut the raw rest of the text). */
-  ends: number[];
-}
-
-/**
- * Splits on white space; double quotes group words, so `label:"two words"` stays one word with its
- * quotes (parseFeatures reads them), and a word that is wholly quoted ("two words") loses its quotes.
- * An unclosed quote is taken literally rather than refused: free-text commands may contain one.
- */
-export function splitWords(text: string): ParsedWords {
-  const words: string[] = [];
-  const ends: number[] = [];
-  let i = 0;
-  while (i < text.length) {
-    while (i < text.length && /\s/.test(text[i]!)) i++;
-    if (i >= text.length) break;
-    const start = i;
-    let quoted = false;
-    while (i < text.length && (quoted || !/\s/.test(text[i]!))) {
-      if (text[i] === '"' && (quoted || text.indexOf('"', i + 1) !== -1)) quoted = !quoted;
-      i++;
-    }
-    const word = text.slice(start, i);
-    words.push(/^"[^"]*"$/.test(word) ? word.slice(1, -1) : word);
-    ends.push(i);
-  }
-  return { words, ends };
-}
 
 /** The command whose name is the longest prefix of the words ("subscriptions add" before "subscriptions"). */
 export function findCommand(words: readonly string[], list: readonly Command[] = commands): Command | undefined {

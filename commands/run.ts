@@ -14,6 +14,7 @@ import { announce, onGitlab, projectVisibility } from "./act.js";
 import { localeOf } from "./locale.js";
 import { createPipeline, defaultBranchOf, MAX_VARIABLE_VALUE_CHARS, pipelineLink, projectArgument, statusText, type PipelineView } from "./pipeline.js";
 import { CommandError, mentionUser, usageError, type Command, type CommandContext, type CommandReply } from "./types.js";
+import { splitWords } from "./words.js";
 
 export interface JobPolling {
   /** Between two looks at the job. */
@@ -92,9 +93,7 @@ function jobLink(job: Pick<JobView, "name" | "web_url">): string {
 }
 
 /** The words after `<project> <job>`, as typed (spaces and lines kept): GitLab's CHAT_INPUT. */
-async function chatInput(rest: string): Promise<string> {
-  // Loaded when a command runs, not with this module: the command table in ./index.js imports it.
-  const { splitWords } = await import("./index.js");
+function chatInput(rest: string): string {
   const { ends } = splitWords(rest);
   return ends.length < 2 ? "" : rest.slice(ends[1]).trim();
 }
@@ -168,7 +167,7 @@ export function createRunCommand(polling: JobPolling = DEFAULT_POLLING): Command
       const project = await projectArgument(ctx, ctx.args[0]);
       const jobName = ctx.args[1]!;
       if (!isJobName(jobName)) throw usageError(t(locale, "cmd.run.bad_job", { text: escapeInline(jobName, 100) }));
-      const input = await chatInput(ctx.rest);
+      const input = chatInput(ctx.rest);
       if (input.length > MAX_VARIABLE_VALUE_CHARS) throw usageError(t(locale, "cmd.run.input_too_long", { max: MAX_VARIABLE_VALUE_CHARS }));
       const started = await onGitlab(ctx, { object: project, action: "run.job" }, async (api) => {
         const ref = await defaultBranchOf(api, project, locale);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { commands, findCommand, runCommand, splitWords, type CommandBase } from "../../commands/index.js";
+import { commands, findCommand, runCommand, type CommandBase } from "../../commands/index.js";
+import { splitWords } from "../../commands/words.js";
 import { CommandError, ephemeral, type Command } from "../../commands/types.js";
 import { createMattermostClient } from "../../src/mattermost/client.js";
 import { createTestDatabase, type TestDatabase } from "../support/db.js";

@@ -4,7 +4,7 @@
 // goes into each; each call has a time budget.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { splitWords } from "../../commands/index.js";
+import { splitWords } from "../../commands/words.js";
 import { eventKindOf } from "../../handlers/index.js";
 import { jobProjectPath } from "../../handlers/job.js";
 import type { JobPayload } from "../../handlers/payloads.js";
