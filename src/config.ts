@@ -135,6 +135,8 @@ const schema = z.object({
   no_proxy: optionalString,
   // Bearer token of the admin API (/admin/..., `gitlab-mm --url`); unset, the API is off.
   ADMIN_TOKEN: optionalString.refine((v) => v === undefined || v.length >= 32, "must be at least 32 characters (openssl rand -hex 32), or empty to turn the admin API off"),
+  // Bull Board at /admin/queues, signed into with ADMIN_TOKEN; off unless asked for.
+  QUEUE_DASHBOARD: bool(false),
   ROLE: z.enum(["all", "web", "worker"]).default("all"),
   DELIVERY_CONCURRENCY: positiveInt(8),
   DELIVERY_RETRY_BASE_MS: positiveInt(2000),
@@ -186,6 +188,8 @@ export interface Config {
   proxy: ProxySettings;
   /** Bearer token of the admin API (ADMIN_TOKEN); the API is off without it. */
   adminToken?: string;
+  /** Bull Board at /admin/queues (QUEUE_DASHBOARD); only ever on with `adminToken`. */
+  queueDashboard: boolean;
   role: "all" | "web" | "worker";
   deliveryConcurrency: number;
   /** First retry delay of queued work; the cap between tries and the 48-hour budget scale with it. */
@@ -277,6 +281,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
   if (!result.success) throw problemsOf(result.error, env);
   const e = result.data;
   if (e.METRICS_PORT !== undefined && e.METRICS_PORT === e.PORT) throw new ConfigError(["METRICS_PORT: must differ from PORT (leave it empty to serve /metrics on PORT)"]);
+  if (e.QUEUE_DASHBOARD && e.ADMIN_TOKEN === undefined) throw new ConfigError(["QUEUE_DASHBOARD: needs ADMIN_TOKEN, the token administrators sign into the dashboard with (openssl rand -hex 32), or set QUEUE_DASHBOARD=false"]);
   return {
     port: e.PORT,
     host: e.HOST,
@@ -304,6 +309,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     allowPrivateProjectsInPublicChannels: e.ALLOW_PRIVATE_PROJECTS_IN_PUBLIC_CHANNELS,
     proxy: proxySettingsOf(e),
     adminToken: e.ADMIN_TOKEN,
+    queueDashboard: e.QUEUE_DASHBOARD,
     role: e.ROLE,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
     deliveryRetryBaseMs: e.DELIVERY_RETRY_BASE_MS,

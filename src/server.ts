@@ -11,6 +11,7 @@ import { commandRoutes } from "./http/command-route.js";
 import { redisCommandTokenTeams } from "./http/command-token-teams.js";
 import { healthRoutes, metricsRoutes } from "./http/health-routes.js";
 import { oauthRoutes } from "./http/oauth-routes.js";
+import { queueDashboardRoutes } from "./http/queue-dashboard.js";
 import { webhookRoutes } from "./http/webhook-route.js";
 import type { Logger } from "./logger.js";
 import type { MattermostApi } from "./mattermost/client.js";
@@ -48,6 +49,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", actionsRoutes({ mattermost, gitlab, buttons: actionButtonsOf(config), config, logger, metrics }));
   app.route("/", autocompleteRoutes({ locale: config.defaultLocale }));
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
+  app.route("/", queueDashboardRoutes({ config, queues, logger })); // before /admin/*, whose bearer check knows no sign-in cookie
   app.route("/", adminRoutes({ config, db, redis, logger }));
   if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));

@@ -101,6 +101,13 @@ describe("loadConfig", () => {
     expect(problems({ ...minimal, METRICS_TOKEN: "short" })).toEqual([expect.stringMatching(/^METRICS_TOKEN: must be at least 16 characters/)]);
   });
 
+  it("keeps the queue dashboard off by default, and refuses it on without ADMIN_TOKEN in one line", () => {
+    expect(loadConfig(minimal).queueDashboard).toBe(false);
+    expect(loadConfig({ ...minimal, QUEUE_DASHBOARD: "true", ADMIN_TOKEN: "a".repeat(32) }).queueDashboard).toBe(true);
+    expect(problems({ ...minimal, QUEUE_DASHBOARD: "true" })).toEqual([expect.stringMatching(/^QUEUE_DASHBOARD: needs ADMIN_TOKEN/)]);
+    expect(problems({ ...minimal, QUEUE_DASHBOARD: "maybe" })).toEqual(["QUEUE_DASHBOARD: must be true or false"]);
+  });
+
   it("takes a button signing key of at least 32 characters, or none", () => {
     expect(loadConfig(minimal).actionsSigningKey).toBeUndefined();
     expect(loadConfig({ ...minimal, ACTIONS_SIGNING_KEY: "k".repeat(32) }).actionsSigningKey).toBe("k".repeat(32));
