@@ -66,7 +66,7 @@ function appWith(env: Record<string, string>): Hono {
 const bearer = { Authorization: `Bearer ${TOKEN}` };
 
 /** Posts the sign-in form; `origin` null sends no Origin header. */
-async function signIn(app: Hono, token: string, origin: string | null = PUBLIC_URL): Promise<Response> {
+async function signIn(app: Pick<Hono, "request">, token: string, origin: string | null = PUBLIC_URL): Promise<Response> {
   return app.request("/admin/queues/login", {
     method: "POST",
     headers: { "Content-Type": "application/x-www-form-urlencoded", ...(origin === null ? {} : { Origin: origin }) },
@@ -99,7 +99,8 @@ describe("on", () => {
   const app = () => appWith({ ADMIN_TOKEN: TOKEN, QUEUE_DASHBOARD: "true" });
 
   it("answers 401 to the page, the API and the assets without the token or with a wrong one", async () => {
-    for (const headers of [{}, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Basic ${TOKEN}` }, { Cookie: `${SESSION_COOKIE}=${TOKEN}` }]) {
+    const refusedHeaders: Record<string, string>[] = [{}, { Authorization: `Bearer ${TOKEN}x` }, { Authorization: `Basic ${TOKEN}` }, { Cookie: `${SESSION_COOKIE}=${TOKEN}` }];
+    for (const headers of refusedHeaders) {
       const page = await app().request("/admin/queues", { headers });
       expect(page.status).toBe(401);
       // A browser gets the sign-in form instead of the board.
