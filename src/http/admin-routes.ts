@@ -13,7 +13,7 @@ import type { Logger } from "../logger.js";
 import { PreviewError, previewLocale } from "../preview.js";
 import { bodyLimit, type BodyVariables } from "./middleware/body-limit.js";
 import { timeout } from "./middleware/timeout.js";
-import { tokenAuth, type TokenVariables } from "./middleware/token-auth.js";
+import { bearerToken, tokenAuth, type TokenVariables } from "./middleware/token-auth.js";
 import type { Db } from "../store/db.js";
 
 export interface AdminRoutesDeps {
@@ -31,15 +31,6 @@ const REQUEST_TIMEOUT_MS = 30_000;
 const MAX_FIELDS_BYTES = 64 * 1024;
 /** Mattermost ids are 26 characters; anything much longer is a mistake. */
 const MAX_CHANNEL_LENGTH = 128;
-
-/** The token of `Authorization: Bearer <token>`, read without a pattern (the header is the caller's). */
-function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined || header.length > 1024) return undefined;
-  const space = header.indexOf(" ");
-  if (space === -1 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
-  const token = header.slice(space + 1).trim();
-  return token === "" ? undefined : token;
-}
 
 function channelOf(value: unknown): string {
   if (typeof value !== "string" || value === "" || value.length > MAX_CHANNEL_LENGTH) throw new AdminInputError("channel must be a Mattermost channel id");

@@ -9,7 +9,7 @@ import type { PersonalQueue } from "../queue/personal.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
 import { withTimeout } from "./middleware/timeout.js";
-import { tokenAuth } from "./middleware/token-auth.js";
+import { bearerToken, tokenAuth } from "./middleware/token-auth.js";
 
 export interface HealthDeps {
   redis: Redis;
@@ -55,7 +55,7 @@ export function metricsRoutes(deps: MetricsDeps): Hono {
       "/metrics",
       tokenAuth({
         secrets: [deps.token],
-        token: (c) => /^Bearer +(\S+)$/i.exec(c.req.header("authorization")?.slice(0, 1024) ?? "")?.[1],
+        token: (c) => bearerToken(c.req.header("authorization")),
         onRefused: (c) => c.json({ error: "metrics need Authorization: Bearer <METRICS_TOKEN>" }, 401, { "WWW-Authenticate": 'Bearer realm="metrics"' }),
       }),
     );

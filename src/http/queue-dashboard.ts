@@ -17,7 +17,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import type { Config } from "../config.js";
 import type { Logger } from "../logger.js";
 import { bodyLimit, type BodyVariables } from "./middleware/body-limit.js";
-import { matchingSecret } from "./middleware/token-auth.js";
+import { bearerToken, matchingSecret } from "./middleware/token-auth.js";
 
 export const QUEUE_DASHBOARD_PATH = "/admin/queues";
 const SIGN_IN_PATH = `${QUEUE_DASHBOARD_PATH}/login`;
@@ -40,15 +40,6 @@ export interface QueueDashboardDeps {
   logger: Logger;
   /** Milliseconds since the epoch; tests move it to expire a session. */
   now?: () => number;
-}
-
-/** The token of `Authorization: Bearer <token>`, read without a pattern (the header is the caller's). */
-function bearerToken(header: string | undefined): string | undefined {
-  if (header === undefined || header.length > 1024) return undefined;
-  const space = header.indexOf(" ");
-  if (space === -1 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
-  const token = header.slice(space + 1).trim();
-  return token === "" ? undefined : token;
 }
 
 /** Sessions signed with the admin token: `<expiry>.<HMAC(token, expiry)>`. */

@@ -47,3 +47,12 @@ export function tokenAuth(options: TokenAuthOptions): MiddlewareHandler<{ Variab
     await next();
   };
 }
+
+/** The token of `Authorization: Bearer <token>`, read without a pattern (the header is the caller's). */
+export function bearerToken(header: string | undefined): string | undefined {
+  if (header === undefined || header.length > 1024) return undefined;
+  const space = header.indexOf(" ");
+  if (space === -1 || header.slice(0, space).toLowerCase() !== "bearer") return undefined;
+  const token = header.slice(space + 1).trim();
+  return token === "" ? undefined : token;
+}
