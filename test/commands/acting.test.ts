@@ -1,21 +1,19 @@
 // The shared path of commands that act on GitLab as the person: declared requirements checked before
 // the command runs, GitLab's answers as one sentence in the person's language, 429 Retry-After honoured,
 // and an audit line plus a counter for every action. Runs against the GitLab and Mattermost simulators.
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { onGitlab } from "../../commands/act.js";
 import { runCommand } from "../../commands/index.js";
 import { ephemeral, inChannel, type Command, type CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
-import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { type Metrics } from "../../src/metrics.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 /** A command that reads a project as the person and, with `rename`, counts as a change (audited). */
 let runs = 0;
@@ -39,11 +37,9 @@ const probe: Command = {
 const adminOnly: Command = { name: "admin-only", usage: "admin-only", summary: "command.summary.help", needs: ["channel_admin"], run: async () => ephemeral("ran") };
 
 describe("commands that act on GitLab as the person", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let tess: SimUser;
@@ -51,14 +47,8 @@ describe("commands that act on GitLab as the person", () => {
   let metrics: Metrics;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, log, accounts } = bed);
     tess = mm.addUser({ username: "tess" });
     const me = gitlab.addUser({ username: "tess-gl" });
     gitlab.addProject("acme/app", "private");
@@ -67,35 +57,15 @@ describe("commands that act on GitLab as the person", () => {
     await linkUser(accounts, gitlab, tess.id, me);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => {
     runs = 0;
-    metrics = createMetrics();
+    metrics = bed.freshMetrics();
   });
 
   function run(who: SimUser, text: string, list: readonly Command[] = [probe, adminOnly]): Promise<CommandReply> {
-    return runCommand(
-      text,
-      {
-        userId: who.id,
-        userName: who.username,
-        channelId: "c".repeat(26),
-        channelName: "town",
-        teamId: "t".repeat(26),
-        db: t.db,
-        mattermost,
-        config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-        logger: log.logger,
-        metrics,
-        gitlab: { ready: true, accounts },
-      },
-      list,
-    );
+    return runCommand(text, bed.base(who, { id: "c".repeat(26), name: "town" }), list);
   }
 
   async function counted(action: string, outcome: string): Promise<number> {

@@ -1,26 +1,22 @@
 // `/gitlab deploy <project> <from> to <to>` against the GitLab and Mattermost simulators: the last
 // successful deployment of <from> is found, the manual job of its pipeline for <to> is played as the
 // person, and the channel is told (GitLab decides who may).
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimChannel, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimChannel, type SimUser } from "../support/mattermost-sim.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 describe("/gitlab deploy", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
@@ -31,14 +27,8 @@ describe("/gitlab deploy", () => {
   let square: SimChannel;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, log, accounts } = bed);
     dev = mm.addUser({ username: "dana" });
     reporter = mm.addUser({ username: "remy" });
     ops = mm.addChannel({ name: "ops", type: "P" });
@@ -56,27 +46,12 @@ describe("/gitlab deploy", () => {
     await linkUser(accounts, gitlab, reporter.id, gReporter);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => gitlab.reset());
 
   function run(who: SimUser, text: string, channel: SimChannel = ops): Promise<CommandReply> {
-    return runCommand(text, {
-      userId: who.id,
-      userName: who.username,
-      channelId: channel.id,
-      channelName: channel.name,
-      teamId: channel.team_id,
-      db: t.db,
-      mattermost,
-      config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-      logger: log.logger,
-      gitlab: { ready: true, accounts },
-    });
+    return runCommand(text, bed.base(who, channel));
   }
 
   /** A pipeline that deployed `from` (its job `deploy-<from>`) and waits for a manual job per name in `manual`. */

@@ -1,31 +1,28 @@
 // `/gitlab issue ...` against the GitLab and Mattermost simulators: each command as a person with their
 // own GitLab account and role (GitLab decides), the answer in the channel or only to them, confidential
 // issues never in the channel, and `--from` copying only posts the person can read.
-import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { parseTitleLine } from "../../commands/issue.js";
 import { runCommand } from "../../commands/index.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
-import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { createMattermostClient } from "../../src/mattermost/client.js";
+import { type Metrics } from "../../src/metrics.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
 import { BUDGET_MS, elapsed } from "../text/time-budget.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimChannel, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimChannel, type SimUser } from "../support/mattermost-sim.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const Z = "\u200B";
 
 describe("/gitlab issue", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
@@ -44,14 +41,8 @@ describe("/gitlab issue", () => {
   let botless: SimChannel;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, log, accounts } = bed);
     tess = mm.addUser({ username: "tess" });
     gus = mm.addUser({ username: "gus" });
     alice = mm.addUser({ username: "alice" });
@@ -81,14 +72,10 @@ describe("/gitlab issue", () => {
     mm.addMember(town.id, gus.id);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => {
-    metrics = createMetrics();
+    metrics = bed.freshMetrics();
   });
   afterEach(() => {
     // The bot asked GitLab and Mattermost only for what they have, and only as they document it.
@@ -97,19 +84,7 @@ describe("/gitlab issue", () => {
   });
 
   function run(who: SimUser, text: string, channel: SimChannel = town): Promise<CommandReply> {
-    return runCommand(text, {
-      userId: who.id,
-      userName: who.username,
-      channelId: channel.id,
-      channelName: channel.name,
-      teamId: channel.team_id,
-      db: t.db,
-      mattermost,
-      config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-      logger: log.logger,
-      metrics,
-      gitlab: { ready: true, accounts },
-    });
+    return runCommand(text, bed.base(who, channel));
   }
 
   async function counted(action: string, outcome: string): Promise<number> {

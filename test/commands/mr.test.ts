@@ -1,30 +1,26 @@
 // `/gitlab mr list|show|approve|unapprove|merge` against the GitLab and Mattermost simulators: each
 // runs as the person, GitLab's checks are read before merging and the blocker is said in one sentence.
-import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import { mrApprove, mrList, mrMerge, mrShow, mrUnapprove } from "../../commands/mr.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
-import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { type Metrics } from "../../src/metrics.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const Z = "\u200B";
 const mrCommands = [mrList, mrShow, mrApprove, mrUnapprove, mrMerge];
 
 describe("/gitlab mr", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
@@ -42,16 +38,10 @@ describe("/gitlab mr", () => {
   let nextIid = 100;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, log, accounts } = bed);
     town = mm.addChannel({ name: "town", type: "P" });
     square = mm.addChannel({ name: "square", type: "O" });
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
     gitlab.addProject("acme/app", "private");
     gitlab.addProject("acme/other", "private");
     gitlab.addProject("acme/hidden", "private");
@@ -76,14 +66,10 @@ describe("/gitlab mr", () => {
     ({ mm: bob, gl: gBob } = linked.bob!);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => {
-    metrics = createMetrics();
+    metrics = bed.freshMetrics();
     gitlab.reset();
   });
   afterEach(() => {
@@ -93,23 +79,7 @@ describe("/gitlab mr", () => {
 
   /** Commands are typed in a private channel unless a test says otherwise (a public one sees only public projects' results). */
   function run(who: SimUser, text: string, channel: { id: string; name: string } = town): Promise<CommandReply> {
-    return runCommand(
-      text,
-      {
-        userId: who.id,
-        userName: who.username,
-        channelId: channel.id,
-        channelName: channel.name,
-        teamId: "t".repeat(26),
-        db: t.db,
-        mattermost,
-        config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-        logger: log.logger,
-        metrics,
-        gitlab: { ready: true, accounts },
-      },
-      mrCommands,
-    );
+    return runCommand(text, bed.base(who, channel), mrCommands);
   }
 
   /** A new merge request by bob in acme/app, from its own branch into main. */

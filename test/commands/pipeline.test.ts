@@ -2,33 +2,27 @@
 // GitLab's roles decide (Developer runs, retries and cancels; a Guest of a private project reads nothing).
 import { createHash } from "node:crypto";
 import fc from "fast-check";
-import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import { isRefName, parseVariables, pipelineCancel, pipelineRetry, pipelineRun, pipelineShow } from "../../commands/pipeline.js";
 import { CommandError, type CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
 import { BUDGET_MS, elapsed } from "../text/time-budget.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const pipelineCommands = [pipelineRun, pipelineRetry, pipelineCancel, pipelineShow];
 
 describe("/gitlab pipeline", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
-  let log: CapturedLogger;
   let town: { id: string; name: string };
   let square: { id: string; name: string };
   // tess is a Developer of acme/app, rob a Reporter, gwen a Guest.
@@ -38,16 +32,10 @@ describe("/gitlab pipeline", () => {
   let gTess: GitlabSimUser;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, accounts } = bed);
     town = mm.addChannel({ name: "town", type: "P" });
     square = mm.addChannel({ name: "square", type: "O" });
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
     gitlab.addProject("acme/app", "private");
     gitlab.addProject("acme/hidden", "private");
     gitlab.setProjectCi("acme/app", { defaultBranch: "trunk", branches: ["trunk", "release-1"], jobs: ["build", "test"] });
@@ -69,11 +57,7 @@ describe("/gitlab pipeline", () => {
     gTess = gl[0]!;
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => gitlab.reset());
   afterEach(() => {
@@ -83,22 +67,7 @@ describe("/gitlab pipeline", () => {
 
   /** Commands are typed in a private channel unless a test says otherwise (a public one sees only public projects' results). */
   function run(who: SimUser, text: string, channel: { id: string; name: string } = town): Promise<CommandReply> {
-    return runCommand(
-      text,
-      {
-        userId: who.id,
-        userName: who.username,
-        channelId: channel.id,
-        channelName: channel.name,
-        teamId: "t".repeat(26),
-        db: t.db,
-        mattermost,
-        config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-        logger: log.logger,
-        gitlab: { ready: true, accounts },
-      },
-      pipelineCommands,
-    );
+    return runCommand(text, bed.base(who, channel), pipelineCommands);
   }
 
   const usage = (line: string) => `Usage: \`/gitlab ${line}\``;

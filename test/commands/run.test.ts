@@ -2,32 +2,30 @@
 // made as the person with GitLab's ChatOps variables, an answer at once, then the job followed as the
 // person and the end of its log sent through the command's response_url when the test lets it finish.
 import fc from "fast-check";
-import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import { createRunCommand, traceTail } from "../../commands/run.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { commandRoutes } from "../../src/http/command-route.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
+import { type MattermostApi } from "../../src/mattermost/client.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
 import { waitFor } from "../support/wait.js";
 import { BUDGET_MS, elapsed } from "../text/time-budget.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const Z = "\u200B";
 const COMMAND_TOKEN = "run-test-command-token-1";
 
 describe("/gitlab run", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
   let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
@@ -40,14 +38,8 @@ describe("/gitlab run", () => {
   const quickRun = createRunCommand({ intervalMs: 20, maxWaitMs: 60_000 });
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
+    bed = await startCommandTestbed();
+    ({ mm, mattermost, gitlab, t, log, accounts } = bed);
     town = mm.addChannel({ name: "town", type: "P" });
     gitlab.addProject("acme/ops", "private");
     gitlab.addProject("acme/hidden", "private");
@@ -65,11 +57,7 @@ describe("/gitlab run", () => {
     await linkUser(accounts, gitlab, rob.id, gRob);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => gitlab.reset());
   afterEach(() => {
@@ -80,23 +68,7 @@ describe("/gitlab run", () => {
   /** Runs the command as Mattermost would send it, with a response_url of the Mattermost simulator. */
   function run(who: SimUser, text: string, command = quickRun): { reply: Promise<CommandReply>; hookId: string } {
     const responseUrl = mm.commandResponseUrl();
-    const reply = runCommand(
-      text,
-      {
-        userId: who.id,
-        userName: who.username,
-        channelId: town.id,
-        channelName: town.name,
-        teamId: town.team_id,
-        db: t.db,
-        mattermost,
-        config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-        logger: log.logger,
-        gitlab: { ready: true, accounts },
-        followUp: (answer) => mattermost.respondToCommand(responseUrl, answer),
-      },
-      [command],
-    );
+    const reply = runCommand(text, bed.base(who, town, { followUp: (answer) => mattermost.respondToCommand(responseUrl, answer) }), [command]);
     return { reply, hookId: responseUrl.slice(responseUrl.lastIndexOf("/") + 1) };
   }
   const followUps = (hookId: string) => mm.commandResponses.filter((r) => r.hookId === hookId).map((r) => r.body as CommandReply);

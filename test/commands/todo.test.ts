@@ -1,26 +1,21 @@
 // `/gitlab todo`: what waits for the user in the GitLab simulator, asked with their own token.
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
-import { createLogger } from "../../src/logger.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim, type GitlabSimUser } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const Z = "\u200B";
 
 describe("/gitlab todo", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let user: SimUser;
@@ -28,13 +23,8 @@ describe("/gitlab todo", () => {
   let bob: GitlabSimUser;
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    accounts = testAccounts({ config, db: t.db, redis, logger: createLogger("silent") });
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, accounts } = bed);
     user = mm.addUser({ username: "tess" });
     me = gitlab.addUser({ username: "tess" });
     bob = gitlab.addUser({ username: "bob" });
@@ -56,26 +46,11 @@ describe("/gitlab todo", () => {
     await linkUser(accounts, gitlab, user.id, me);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
 
   function run(who: SimUser, text = "todo", ready = true): Promise<CommandReply> {
-    return runCommand(text, {
-      userId: who.id,
-      userName: who.username,
-      channelId: "c".repeat(26),
-      channelName: "town",
-      teamId: "t".repeat(26),
-      db: t.db,
-      mattermost,
-      config: { defaultLocale: "en", publicUrl: "http://bot.test" },
-      logger: createLogger("silent"),
-      gitlab: ready ? { ready: true, accounts } : { ready: false, missing: ["GITLAB_URL"] },
-    });
+    return runCommand(text, bed.base(who, { id: "c".repeat(26), name: "town" }, ready ? {} : { gitlab: { ready: false, missing: ["GITLAB_URL"] } }));
   }
 
   it("lists counts and the top items of each list, with links, privately", async () => {

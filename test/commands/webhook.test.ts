@@ -1,20 +1,18 @@
 // `/gitlab webhook add|list` and the hint `subscriptions add` gives when no webhook reaches the bot,
 // against the GitLab and Mattermost simulators: hooks are made and read as the person (Maintainers
 // manage a project's, Owners a group's), with a token derived for that project or group alone.
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runCommand } from "../../commands/index.js";
 import type { CommandReply } from "../../commands/types.js";
 import type { GitlabAccounts } from "../../src/gitlab/accounts.js";
 import { tokensAcceptedFor, webhookTokenFor } from "../../src/http/webhook-tokens.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
 import { updateUserSettings } from "../../src/store/user-settings.js";
-import { createTestDatabase, type TestDatabase } from "../support/db.js";
-import { accountsConfig, linkUser, testAccounts, type AccountsConfig } from "../support/gitlab-accounts.js";
-import { startGitlabSim, type GitlabSim } from "../support/gitlab-sim.js";
-import { startMattermostSim, type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl } from "../support/redis.js";
-import { captureLogger, type CapturedLogger } from "./helpers.js";
+import { type TestDatabase } from "../support/db.js";
+import { linkUser } from "../support/gitlab-accounts.js";
+import { type GitlabSim } from "../support/gitlab-sim.js";
+import { type MattermostSim, type SimUser } from "../support/mattermost-sim.js";
+import { type CapturedLogger } from "./helpers.js";
+import { startCommandTestbed, type CommandTestbed } from "./testbed.js";
 
 const SECRET = "master-secret-for-tests";
 const BOT_HOOK = "http://bot.test/webhooks/gitlab";
@@ -38,11 +36,9 @@ const ALL_PROJECT_EVENTS = [
 ];
 
 describe("/gitlab webhook", () => {
+  let bed: CommandTestbed;
   let mm: MattermostSim;
-  let mattermost: MattermostApi;
   let gitlab: GitlabSim;
-  let redis: Redis;
-  let config: AccountsConfig;
   let t: TestDatabase;
   let accounts: GitlabAccounts;
   let log: CapturedLogger;
@@ -52,16 +48,10 @@ describe("/gitlab webhook", () => {
   let team: { id: string };
 
   beforeAll(async () => {
-    mm = await startMattermostSim();
-    mattermost = createMattermostClient(mm.url, mm.botToken);
+    bed = await startCommandTestbed();
+    ({ mm, gitlab, t, log, accounts } = bed);
     team = mm.addTeam("engineering");
     channel = mm.addChannel({ name: "deploys", team_id: team.id, botIsMember: true, type: "P" });
-    gitlab = await startGitlabSim();
-    redis = new Redis(redisUrl);
-    config = accountsConfig(gitlab);
-    t = await createTestDatabase("sqlite");
-    log = captureLogger();
-    accounts = testAccounts({ config, db: t.db, redis, logger: log.logger });
     maintainer = mm.addUser({ username: "mia" });
     developer = mm.addUser({ username: "dev" });
     for (const u of [maintainer, developer]) mm.addMember(channel.id, u.id, { admin: true });
@@ -79,11 +69,7 @@ describe("/gitlab webhook", () => {
     await linkUser(accounts, gitlab, developer.id, gDeveloper);
   });
   afterAll(async () => {
-    await mm.close();
-    await gitlab.close();
-    redis.disconnect();
-    await dropPrefix(config.queuePrefix);
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => {
     gitlab.reset();
@@ -91,18 +77,7 @@ describe("/gitlab webhook", () => {
   });
 
   function run(who: SimUser, text: string, secrets: string[] = [SECRET, "older-secret"]): Promise<CommandReply> {
-    return runCommand(text, {
-      userId: who.id,
-      userName: who.username,
-      channelId: channel.id,
-      channelName: channel.name,
-      teamId: team.id,
-      db: t.db,
-      mattermost,
-      config: { defaultLocale: "en", publicUrl: "http://bot.test/", webhookSecrets: secrets },
-      logger: log.logger,
-      gitlab: { ready: true, accounts },
-    });
+    return runCommand(text, bed.base(who, { ...channel, team_id: team.id }, { config: { defaultLocale: "en", publicUrl: "http://bot.test/", webhookSecrets: secrets } }));
   }
 
   it("adds a project hook that reaches the bot, with every event subscriptions use and a token for that project alone", async () => {
