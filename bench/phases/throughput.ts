@@ -178,7 +178,17 @@ interface PipelineRun {
   answer_statuses: Record<string, number>;
   cpu_ms_per_event: number;
   generator_and_redis_cpu_ms: { generator_ms: number; redis_ms: number };
-  steady: { rate: number; events: number; answer_ms: Record<string, number>; statuses: Record<string, number>; posted_once: number };
+  steady: {
+    rate: number;
+    events: number;
+    /** From each webhook's scheduled send time (a late generator counts against the target). */
+    answer_ms: Record<string, number>;
+    /** From the actual write: what the server alone took. */
+    service_ms: Record<string, number>;
+    generator_lag_p99_ms: number;
+    statuses: Record<string, number>;
+    posted_once: number;
+  };
 }
 
 async function measure(ctx: BenchContext, what: string, target: Target, sim: MattermostSim, channel: SimChannel, count: number, steadyCount: number): Promise<PipelineRun> {
@@ -243,7 +253,13 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
     answer_statuses: answers.statuses,
     cpu_ms_per_event: round(cpu / count, 2),
     generator_and_redis_cpu_ms: others,
-    steady: { rate: STEADY_RATE, events: steadyCount, answer_ms: mapRound({ ...summarize(steady.latencies) }), statuses: { ...steady.statuses, ...(steady.errors ? { errors: steady.errors } : {}) }, posted_once: steadyOnce },
+    steady: {
+      rate: STEADY_RATE,
+      events: steadyCount,
+      answer_ms: mapRound({ ...summarize(steady.latencies) }),
+      service_ms: mapRound({ ...summarize(steady.service) }),
+      generator_lag_p99_ms: round(summarize(steady.lag).p99, 2),
+      statuses: { ...steady.statuses, ...(steady.errors ? { errors: steady.errors } : {}) }, posted_once: steadyOnce },
   };
 }
 
@@ -287,8 +303,8 @@ export async function throughputPhase(ctx: BenchContext): Promise<{ figures: Fig
       { name: "throughput every event posted once (bot)", value: bot.posted_once, unit: `of ${count}, ${bot.posted_total} posts in all`, target: "all, once", meets: allOnce },
       { name: "throughput answers p50 / p99 floor", value: floor.answer_ms.p50!, unit: `ms / ${floor.answer_ms.p99} ms` },
       { name: "throughput answers p50 / p99 bot", value: bot.answer_ms.p50!, unit: `ms / ${bot.answer_ms.p99} ms` },
-      { name: `answers p99 at ${STEADY_RATE}/s while draining, floor`, value: floor.steady.answer_ms.p99!, unit: "ms" },
-      { name: `answers p99 at ${STEADY_RATE}/s while draining, bot`, value: bot.steady.answer_ms.p99!, unit: "ms", target: "<= 20 ms", meets: bot.steady.answer_ms.p99! <= 20 },
+      { name: `answers p99 at ${STEADY_RATE}/s while draining, floor`, value: floor.steady.answer_ms.p99!, unit: `ms (generator lag p99 ${floor.steady.generator_lag_p99_ms} ms)` },
+      { name: `answers p99 at ${STEADY_RATE}/s while draining, bot`, value: bot.steady.answer_ms.p99!, unit: `ms (generator lag p99 ${bot.steady.generator_lag_p99_ms} ms)`, target: "<= 20 ms", meets: bot.steady.answer_ms.p99! <= 20 },
     ];
     return { figures, detail: { connections: CONNECTIONS, warm_up_events: WARM_UP, floor, bot, ratio, simulator_violations: sim.violations.slice(0, 20) } };
   } finally {
