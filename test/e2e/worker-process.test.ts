@@ -1,6 +1,6 @@
 // The default role (all), as `npm start` runs it: the compiled server takes webhooks in one process
 // and runs the workers in a child process of its own, posts, shows the worker's figures on /metrics,
-// and on SIGTERM both processes end; a worker process that dies takes the server down with exit 1.
+// and on SIGTERM both processes end (the worker runs nicer than the server); a worker process that dies takes the server down with exit 1.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -31,6 +31,12 @@ function childrenOf(pid: number): { pid: number; cmdline: string }[] {
     }
   }
   return found;
+}
+
+/** A process's nice value (field 19 of /proc/<pid>/stat). */
+function nicenessOf(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
 }
 
 function alive(pid: number): boolean {
@@ -94,6 +100,8 @@ describe("the bot process in its default role", () => {
     const workers = childrenOf(bot.child.pid!);
     expect(workers).toHaveLength(1);
     expect(workers[0]!.cmdline).toContain("--role=worker");
+    // Webhook answers go first when the cores are busy.
+    expect(nicenessOf(workers[0]!.pid)).toBe(nicenessOf(bot.child.pid!) + 10);
 
     const before = sim.posts(channel.id).length;
     const res = await fetch(`${bot.url}/webhooks/gitlab`, {
