@@ -2,7 +2,7 @@
 // (the default) the workers run in a child process of their own, so webhook answers get a core that
 // posting to Mattermost does not take.
 import { fork, type ChildProcess } from "node:child_process";
-import { getPriority, setPriority } from "node:os";
+import { setPriority } from "node:os";
 import { serve, type ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
 import { AggregatorRegistry, Registry } from "prom-client";
@@ -203,9 +203,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
 
 /** Passed to the worker process that role all starts: it reports to its parent instead of serving /metrics itself. */
 const SPAWNED_WORKER_ARG = "--spawned-worker";
-/** How much nicer (nice(1)) the worker process is than the HTTP side, as a background job is. */
-const WORKER_NICENESS = 10;
-const LOWEST_PRIORITY = 19;
+/** nice(1) of the worker process: the lowest CPU priority, as a background job's (the HTTP side keeps its own). */
+const WORKER_NICENESS = 19;
 
 type ParentMessage = { type: "metrics"; id: number };
 type WorkerMessage = { type: "ready" } | { type: "metrics"; id: number; metrics: MetricsJson };
@@ -224,7 +223,7 @@ async function startWithWorkerProcess(config: Config, logger: Logger): Promise<{
   try {
     // When the cores are busy, answering webhooks goes first: GitLab gives up on a hook after 10 s
     // (and disables it after repeated failures), while queued events only wait a little longer.
-    setPriority(worker.pid!, Math.min(LOWEST_PRIORITY, getPriority() + WORKER_NICENESS));
+    setPriority(worker.pid!, WORKER_NICENESS);
   } catch (error) {
     logger.warn({ err: (error as Error).message }, "worker process priority not lowered");
   }
