@@ -290,3 +290,30 @@ describe("mattermost-sim", () => {
     expect(sim.violations).toEqual([expect.stringContaining("channel_id")]);
   });
 });
+
+describe("optional rate limit", () => {
+  it("answers 429 with Retry-After once the burst is spent, as Mattermost's limiter does, and serves again after it", async () => {
+    const limited = await startMattermostSim({ rateLimit: { perSecond: 10, burst: 5 } });
+    try {
+      const me = () => fetch(`${limited.url}/api/v4/users/me`, { headers: { Authorization: `Bearer ${limited.botToken}` } });
+      const answers = [];
+      for (let i = 0; i < 8; i++) answers.push(await me());
+      expect(answers.slice(0, 5).map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+      const refused = answers.find((r) => r.status === 429);
+      expect(refused).toBeDefined();
+      expect(refused!.headers.get("retry-after")).toBe("1");
+      expect(refused!.headers.get("x-ratelimit-remaining")).toBe("0");
+      expect(await refused!.text()).toBe("limit exceeded\n");
+      expect(limited.requests.filter((r) => r.status === 429).length).toBe(answers.filter((r) => r.status === 429).length);
+      await new Promise((r) => setTimeout(r, 1000 * Number(refused!.headers.get("retry-after"))));
+      expect((await me()).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+
+  it("is off unless asked for", async () => {
+    const answers = await Promise.all(Array.from({ length: 150 }, () => call("GET", "/api/v4/users/me")));
+    expect(answers.every((r) => r.status === 200)).toBe(true);
+  });
+});

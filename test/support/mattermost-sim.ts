@@ -203,7 +203,13 @@ interface Reply {
   body: unknown;
 }
 
-export async function startMattermostSim(opts: { port?: number } = {}): Promise<MattermostSim> {
+/** Mattermost's API rate limit (ServiceSettings RateLimitSettings: PerSec, MaxBurst), off unless given. */
+export interface SimRateLimit {
+  perSecond: number;
+  burst: number;
+}
+
+export async function startMattermostSim(opts: { port?: number; rateLimit?: SimRateLimit } = {}): Promise<MattermostSim> {
   const users = new Map<string, UserRecord>();
   const tokens = new Map<string, string>();
   const teams = new Map<string, TeamRecord>();
@@ -846,6 +852,25 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
     res.end(body);
   }
 
+  // ---- optional rate limit ----
+  // A token bucket over every API request, as Mattermost's limiter with one client: `burst` at once,
+  // then `perSecond`; a refused request gets 429 and Retry-After (seconds until a token is back).
+  let bucket = opts.rateLimit?.burst ?? 0;
+  let bucketAt = Date.now();
+  function rateLimited(): Failure | undefined {
+    const limit = opts.rateLimit;
+    if (!limit) return undefined;
+    const now = Date.now();
+    bucket = Math.min(limit.burst, bucket + ((now - bucketAt) / 1000) * limit.perSecond);
+    bucketAt = now;
+    if (bucket >= 1) {
+      bucket -= 1;
+      return undefined;
+    }
+    return { status: 429, times: 1, retryAfterSeconds: (1 - bucket) / limit.perSecond };
+  }
+  // ---- end of optional rate limit ----
+
   function handle(req: IncomingMessage, res: ServerResponse, raw: string): void {
     const method = (req.method ?? "GET").toUpperCase();
     const url = new URL(req.url ?? "/", "http://sim");
@@ -897,7 +922,7 @@ export async function startMattermostSim(opts: { port?: number } = {}): Promise<
       violations.push(known.length > 0 ? `${where}: the API reference documents only ${known.join(", ")} for this path` : `${where}: no such route in the API reference`);
     }
 
-    const failure = takeFailure(method, path);
+    const failure = takeFailure(method, path) ?? rateLimited();
     if (failure) {
       record.status = failure.status;
       sendFailure(res, failure, requestId);
