@@ -26,41 +26,30 @@ export function jobProjectPath(p: JobPayload): string {
   throw new PayloadError("neither project.path_with_namespace nor repository.homepage", "build");
 }
 
-export function job(p: JobPayload): Notification[] {
-  if (p.build_status === "manual") return manualDeployJob(p);
-  if (p.build_status !== "failed") return [];
+/** What a job post says whatever its state: where it ran, who ran it, and the links around it. */
+function jobContext(p: JobPayload) {
   const projectPath = jobProjectPath(p);
   const webUrl = p.project?.web_url ?? p.repository?.homepage;
-  const allowed = p.build_allow_failure === true;
   const isTag = p.tag === true;
-  const actor = { username: p.user?.username, name: p.user?.name, avatarUrl: p.user?.avatar_url };
-  const jobUrl = projectUrl(webUrl, "-", "jobs", p.build_id);
-
-  const render = (locale: Locale) => {
-    const vars = {
-      job: link(p.build_name || `#${p.build_id}`, jobUrl, 120),
-      ref: link(p.ref, projectUrl(webUrl, "-", isTag ? "tags" : "tree", p.ref)),
-    };
-    return buildPost({
-      project: { path: projectPath, webUrl },
-      summary: t(locale, allowed ? "job.failed_allowed" : "job.failed", vars),
-      color: allowed ? COLORS.warning : COLORS.failed,
-      actor,
-      fields: [
-        { title: t(locale, "field.stage"), value: escapeInline(p.build_stage, 60) },
-        { title: t(locale, "field.failure_reason"), value: escapeInline(p.build_failure_reason?.replace(/_/g, " "), 80) },
-        { title: t(locale, "field.duration"), value: formatDuration(locale, p.build_duration) ?? "" },
-        { title: t(locale, "field.pipeline"), value: p.pipeline_id != null ? linkMarkdown(`#${p.pipeline_id}`, projectUrl(webUrl, "-", "pipelines", p.pipeline_id)) : "" },
-        { title: t(locale, "field.merge_request"), value: p.merge_request ? link(`!${p.merge_request.iid} ${p.merge_request.title ?? ""}`.trim(), p.merge_request.url) : "" },
-      ],
-    });
-  };
-
-  return [
-    {
-      feature: "jobs",
+  return {
+    projectPath,
+    webUrl,
+    actor: { username: p.user?.username, name: p.user?.name, avatarUrl: p.user?.avatar_url },
+    job: link(p.build_name || `#${p.build_id}`, projectUrl(webUrl, "-", "jobs", p.build_id), 120),
+    ref: link(p.ref, projectUrl(webUrl, "-", isTag ? "tags" : "tree", p.ref)),
+    stageField: (locale: Locale) => ({ title: t(locale, "field.stage"), value: escapeInline(p.build_stage, 60) }),
+    pipelineField: (locale: Locale) => ({
+      title: t(locale, "field.pipeline"),
+      value: p.pipeline_id != null ? linkMarkdown(`#${p.pipeline_id}`, projectUrl(webUrl, "-", "pipelines", p.pipeline_id)) : "",
+    }),
+    mergeRequestField: (locale: Locale) => ({
+      title: t(locale, "field.merge_request"),
+      value: p.merge_request ? link(`!${p.merge_request.iid} ${p.merge_request.title ?? ""}`.trim(), p.merge_request.url) : "",
+    }),
+    /** The notification's fields but its key, words and buttons. */
+    notification: {
+      feature: "jobs" as const,
       projectPath,
-      eventKey: eventKey("build", keyPart(p.build_id), keyPart(p.build_status)),
       labels: [],
       branch: isTag ? undefined : p.ref,
       defaultBranch: p.project?.default_branch ?? undefined,
@@ -68,9 +57,30 @@ export function job(p: JobPayload): Notification[] {
       actorUsername: p.user?.username ?? undefined,
       status: p.build_status,
       threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
-      render,
     },
-  ];
+  };
+}
+
+export function job(p: JobPayload): Notification[] {
+  if (p.build_status === "manual") return manualDeployJob(p);
+  if (p.build_status !== "failed") return [];
+  const c = jobContext(p);
+  const allowed = p.build_allow_failure === true;
+  const render = (locale: Locale) =>
+    buildPost({
+      project: { path: c.projectPath, webUrl: c.webUrl },
+      summary: t(locale, allowed ? "job.failed_allowed" : "job.failed", { job: c.job, ref: c.ref }),
+      color: allowed ? COLORS.warning : COLORS.failed,
+      actor: c.actor,
+      fields: [
+        c.stageField(locale),
+        { title: t(locale, "field.failure_reason"), value: escapeInline(p.build_failure_reason?.replace(/_/g, " "), 80) },
+        { title: t(locale, "field.duration"), value: formatDuration(locale, p.build_duration) ?? "" },
+        c.pipelineField(locale),
+        c.mergeRequestField(locale),
+      ],
+    });
+  return [{ ...c.notification, eventKey: eventKey("build", keyPart(p.build_id), keyPart(p.build_status)), render }];
 }
 
 /**
@@ -80,41 +90,20 @@ export function job(p: JobPayload): Notification[] {
 function manualDeployJob(p: JobPayload): Notification[] {
   const environment = p.environment?.name;
   if (!environment || (p.environment?.action ?? "start") !== "start") return [];
-  const projectPath = jobProjectPath(p);
-  const webUrl = p.project?.web_url ?? p.repository?.homepage;
-  const isTag = p.tag === true;
-  const actor = { username: p.user?.username, name: p.user?.name, avatarUrl: p.user?.avatar_url };
-
+  const c = jobContext(p);
   const render = (locale: Locale) =>
     buildPost({
-      project: { path: projectPath, webUrl },
-      summary: t(locale, "job.manual_deploy", {
-        job: link(p.build_name || `#${p.build_id}`, projectUrl(webUrl, "-", "jobs", p.build_id), 120),
-        ref: link(p.ref, projectUrl(webUrl, "-", isTag ? "tags" : "tree", p.ref)),
-        environment: escapeInline(environment, 80),
-      }),
+      project: { path: c.projectPath, webUrl: c.webUrl },
+      summary: t(locale, "job.manual_deploy", { job: c.job, ref: c.ref, environment: escapeInline(environment, 80) }),
       color: COLORS.info,
-      actor,
-      fields: [
-        { title: t(locale, "field.stage"), value: escapeInline(p.build_stage, 60) },
-        { title: t(locale, "field.pipeline"), value: p.pipeline_id != null ? linkMarkdown(`#${p.pipeline_id}`, projectUrl(webUrl, "-", "pipelines", p.pipeline_id)) : "" },
-        { title: t(locale, "field.merge_request"), value: p.merge_request ? link(`!${p.merge_request.iid} ${p.merge_request.title ?? ""}`.trim(), p.merge_request.url) : "" },
-      ],
+      actor: c.actor,
+      fields: [c.stageField(locale), c.pipelineField(locale), c.mergeRequestField(locale)],
     });
-
   return [
     {
-      feature: "jobs",
-      projectPath,
+      ...c.notification,
       eventKey: eventKey("build", keyPart(p.build_id), "manual"),
-      labels: [],
-      branch: isTag ? undefined : p.ref,
-      defaultBranch: p.project?.default_branch ?? undefined,
-      confidential: false,
-      actorUsername: p.user?.username ?? undefined,
-      status: p.build_status,
-      threadKey: p.merge_request ? `${projectPath}!${p.merge_request.iid}` : undefined,
-      actions: [{ kind: "job.play", project: projectPath, id: p.build_id }],
+      actions: [{ kind: "job.play", project: c.projectPath, id: p.build_id }],
       render,
     },
   ];
