@@ -2,7 +2,8 @@
 // Prints figures beside their targets and writes them to bench/results/latest.json. Not a test:
 // nothing here fails on a missed target.
 //   --quick    short runs (3 s, 500 events, 5,000 webhooks, 2,000 against the floor) to check the harness
-//   --only=    run some phases (ingress, latency, memory, throughput: the compiled bot against bench/floor.ts)
+//   --only=    run some phases (ingress, latency, memory, throughput: the compiled bot against bench/floor.ts;
+//              fanout, routing, commands, rss: the other targets, on the compiled bot or the store)
 //   --diagnose also measure intermediate ingress baselines (body read, parse, BullMQ add)
 //   --profile  bot children run with --cpu-prof; profiles land in bench/results/profiles/
 //   --compiled run the bot (and baselines) as an esbuild bundle under plain node, not under tsx
@@ -20,6 +21,10 @@ import { ingressPhase } from "./phases/ingress.js";
 import { latencyPhase } from "./phases/latency.js";
 import { memoryPhase } from "./phases/memory.js";
 import { throughputPhase } from "./phases/throughput.js";
+import { fanoutPhase } from "./phases/fanout.js";
+import { routingPhase } from "./phases/routing.js";
+import { commandsPhase } from "./phases/commands.js";
+import { rssPhase } from "./phases/rss.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -38,6 +43,10 @@ const phases = [
   { name: "latency", run: latencyPhase },
   { name: "memory", run: memoryPhase },
   { name: "throughput", run: throughputPhase },
+  { name: "fanout", run: fanoutPhase },
+  { name: "routing", run: routingPhase },
+  { name: "commands", run: commandsPhase },
+  { name: "rss", run: rssPhase },
 ].filter((p) => !only || only.includes(p.name));
 
 const started = Date.now();

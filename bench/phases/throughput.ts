@@ -5,12 +5,13 @@
 // connections (closed loop: a connection sends its next webhook when the previous one is answered);
 // events per second count from the first send until every event's post is in the simulator. Then
 // each takes a steady 500 webhooks/s (open loop) while its workers drain them: the answers' p99.
-import { execFileSync, fork, spawn, type ChildProcess } from "node:child_process";
+import { fork, spawn, type ChildProcess } from "node:child_process";
 import { openSync, readdirSync, readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
+import { buildBot as buildCompiledBot } from "../chaos/processes.js";
 import { startMattermostSim, type MattermostSim, type SimChannel } from "../../test/support/mattermost-sim.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../../test/support/redis.js";
 import { botEnv, subscribedChannel, webhookHeaders } from "../lib/bot-setup.js";
@@ -27,14 +28,14 @@ const WARM_UP = 200;
 const root = new URL("../../", import.meta.url).pathname;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Target {
+export interface Target {
   url: string;
   /** Process ids of the target and the processes it started (for their CPU time). */
   pids(): number[];
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -57,7 +58,7 @@ function cpuMsOf(pid: number): number {
 }
 
 /** The process and its direct children (the bot's worker process). */
-function processTree(pid: number): number[] {
+export function processTree(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
@@ -102,7 +103,7 @@ async function startFloor(ctx: BenchContext, sim: MattermostSim, channel: SimCha
 }
 
 /** The compiled bot as `npm start` runs it: built by tsc, then `node dist/src/main.js` with its settings in the environment. */
-async function startCompiledBot(ctx: BenchContext, env: Record<string, string>): Promise<Target> {
+export async function startCompiledBot(ctx: BenchContext, env: Record<string, string>): Promise<Target> {
   const port = await freePort();
   const log = openSync(join(ctx.dir, "throughput-bot.log"), "a");
   const child = spawn(process.execPath, [...ctx.nodeFlags, join(root, "dist/src/main.js")], {
@@ -280,11 +281,21 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
   };
 }
 
+let built = false;
+/** dist/ compiled as `npm run build` does, once per bench run (the phases that start the compiled bot share it). */
+export function buildBot(ctx: BenchContext): void {
+  if (built) return;
+  ctx.log("building the bot as npm start does (npm run build)");
+  const build = buildCompiledBot();
+  // Type errors in files others are editing still emit JavaScript: say so, and measure what was emitted.
+  if (!build.ok) ctx.log(`build reported errors (JavaScript emitted anyway):\n${build.output.split("\n").slice(0, 5).join("\n")}`);
+  built = true;
+}
+
 export async function throughputPhase(ctx: BenchContext): Promise<{ figures: Figure[]; detail: Record<string, unknown> }> {
   const count = ctx.quick ? 2000 : 20_000;
   const steadyCount = STEADY_RATE * (ctx.quick ? 3 : 10);
-  ctx.log("throughput: building the bot as npm start does (tsc -p tsconfig.build.json)");
-  execFileSync(join(root, "node_modules/.bin/tsc"), ["-p", join(root, "tsconfig.build.json")], { cwd: root, stdio: "inherit" });
+  buildBot(ctx);
 
   const sim = await startMattermostSim();
   const floorPrefix = uniquePrefix("bench-floor");
