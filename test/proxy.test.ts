@@ -81,6 +81,23 @@ describe("outbound proxies", () => {
     expect(new Set(proxy.requests)).toEqual(new Set([`CONNECT 127.0.0.1:${mmPort}`, `CONNECT 127.0.0.1:${glPort}`]));
   });
 
+  it("sends the delivery worker's posts (its own connection pool) through HTTP_PROXY, and straight to NO_PROXY hosts", async () => {
+    const channel = mattermost.addChannel({ name: "proxied-posts" });
+    const deliver = async (host: string) => {
+      const client = createMattermostClient(`http://${host}:${mmPort}`, mattermost.botToken);
+      const { id } = await client.createPost({ channel_id: channel.id, message: `through ${host}` });
+      await client.patchPost(id, { message: `through ${host}, patched` });
+      return mattermost.post(id)?.message;
+    };
+    useOutboundProxy(loadConfig({ ...REQUIRED, HTTP_PROXY: proxy.url, NO_PROXY: "localhost" }).proxy);
+    expect(await deliver("mattermost.test")).toBe("through mattermost.test, patched");
+    expect(new Set(proxy.requests)).toEqual(new Set([`CONNECT mattermost.test:${mmPort}`]));
+    const tunnels = proxy.requests.length;
+    expect(await deliver("localhost")).toBe("through localhost, patched");
+    expect(proxy.requests).toHaveLength(tunnels);
+    expect(mattermost.violations).toEqual([]);
+  });
+
   it("takes a NO_PROXY entry with a port for that port only, and the lower-case no_proxy", async () => {
     useOutboundProxy(loadConfig({ ...REQUIRED, HTTP_PROXY: proxy.url, no_proxy: `127.0.0.1:${glPort}` }).proxy);
     expect(await callEach({ mattermost: "127.0.0.1", gitlab: "127.0.0.1" })).toEqual(answered());

@@ -1,12 +1,14 @@
-// The only module that talks to Mattermost. Every call goes through @mattermost/client's Client4
-// (its URL routes, auth header and fetch); we ask Client4 to hand back the raw response so the HTTP
-// status and Retry-After are visible: Mattermost answers 429 in text/plain, and Client4's own error
-// then carries no status code.
+// The only module that talks to Mattermost. Calls go through @mattermost/client's Client4 (its URL
+// routes, auth header and fetch); we ask Client4 to hand back the raw response so the HTTP status and
+// Retry-After are visible: Mattermost answers 429 in text/plain, and Client4's own error then carries
+// no status code. The two calls made for each delivered event (create and patch a post) take Client4's
+// routes and headers but go through a keep-alive pool (post-pool.ts), read as Client4 reads answers.
 import mattermostClient from "@mattermost/client";
 import type { Channel, ChannelMembership } from "@mattermost/types/channels";
 import type { Post, PostList } from "@mattermost/types/posts";
 import type { UserProfile } from "@mattermost/types/users";
 import type { MessageAttachment } from "../notification.js";
+import { sendJson, type PlainAnswer } from "./post-pool.js";
 
 const { Client4 } = mattermostClient;
 
@@ -87,6 +89,24 @@ interface RawResponse<T> {
 }
 type RawFetch = <T>(url: string, options: { method: string; body?: string; ignoreStatus: true }) => Promise<RawResponse<T>>;
 
+/** An answer from Mattermost, whichever way it was sent: status, Retry-After, and the body as Client4 reads it. */
+interface Answer<T> {
+  status: number;
+  retryAfter: string | undefined;
+  data: T;
+}
+type Send = <T>(method: "GET" | "POST" | "PUT", route: string, body: string | undefined) => Promise<Answer<T>>;
+
+/** Client4's reading of a body: JSON only under exactly application/json, else the text; bad JSON is no answer. */
+function readAsClient4(answer: PlainAnswer): unknown {
+  if (answer.contentType !== "application/json") return answer.text;
+  try {
+    return JSON.parse(answer.text) as unknown;
+  } catch {
+    throw new Error("Received invalid response from the server.");
+  }
+}
+
 function retryAfterMs(value: string | undefined): number {
   if (!value) return 1000;
   const seconds = Number(value);
@@ -110,50 +130,60 @@ export function createMattermostClient(url: string, token: string): MattermostAp
   client.setToken(token);
   client.setUserAgent("gitlab-mattermost-bot");
   const raw = (client as unknown as { doFetchWithResponse: RawFetch }).doFetchWithResponse;
+  const viaClient4: Send = async <T>(method: string, route: string, body: string | undefined) => {
+    const result = await raw<T>(route, { method, body, ignoreStatus: true });
+    return { status: result.response.status, retryAfter: result.response.headers.get("retry-after") ?? undefined, data: result.data };
+  };
+  // The headers Client4 would send (no Accept-Encoding: these answers are a few hundred bytes).
+  const { headers: client4Headers } = client.getOptions({ method: "post", body: "{}" }) as { headers: Record<string, string> };
+  const viaPool: Send = async <T>(method: "GET" | "POST" | "PUT", route: string, body: string | undefined) => {
+    const answer = await sendJson(method, route, client4Headers, body ?? "");
+    return { status: answer.status, retryAfter: answer.retryAfter, data: readAsClient4(answer) as T };
+  };
 
-  async function call<T>(method: string, route: string, body?: unknown): Promise<{ status: number; data: T }> {
-    let result: RawResponse<T>;
+  async function call<T>(method: "GET" | "POST" | "PUT", route: string, body?: unknown, send: Send = viaClient4): Promise<{ status: number; data: T }> {
+    let result: Answer<T>;
     try {
-      result = await raw<T>(route, { method, body: body === undefined ? undefined : JSON.stringify(body), ignoreStatus: true });
+      result = await send<T>(method, route, body === undefined ? undefined : JSON.stringify(body));
     } catch (error) {
-      throw new MattermostError("network", `Mattermost did not answer ${method.toUpperCase()} ${new URL(route).pathname}: ${(error as Error).message}`);
+      throw new MattermostError("network", `Mattermost did not answer ${method} ${new URL(route).pathname}: ${(error as Error).message}`);
     }
-    const status = result.response.status;
+    const status = result.status;
     if (status < 400) return { status, data: result.data };
-    const what = `Mattermost answered ${status} to ${method.toUpperCase()} ${new URL(route).pathname}: ${errorMessage(result.data)}`;
-    if (status === 429) throw new MattermostError("rate_limited", what, status, retryAfterMs(result.response.headers.get("retry-after") ?? undefined));
+    const what = `Mattermost answered ${status} to ${method} ${new URL(route).pathname}: ${errorMessage(result.data)}`;
+    if (status === 429) throw new MattermostError("rate_limited", what, status, retryAfterMs(result.retryAfter));
     const kind = status >= 500 ? "server" : status === 401 || status === 403 ? "auth" : "client";
     throw new MattermostError(kind, what, status, undefined, errorIdOf(result.data));
   }
 
   return {
     async getMe() {
-      return (await call<UserProfile>("get", `${client.getUserRoute("me")}`)).data;
+      return (await call<UserProfile>("GET", `${client.getUserRoute("me")}`)).data;
     },
     async createPost(post) {
-      const { data } = await call<Post>("post", client.getPostsRoute(), post);
+      const { data } = await call<Post>("POST", client.getPostsRoute(), post, viaPool);
       return { id: data.id };
     },
     async patchPost(postId, patch) {
-      await call<Post>("put", `${client.getPostRoute(postId)}/patch`, patch);
+      await call<Post>("PUT", `${client.getPostRoute(postId)}/patch`, patch, viaPool);
     },
     async getChannel(channelId) {
-      return (await call<Channel>("get", client.getChannelRoute(channelId))).data;
+      return (await call<Channel>("GET", client.getChannelRoute(channelId))).data;
     },
     async getChannelMember(channelId, userId) {
       try {
-        return (await call<ChannelMembership>("get", client.getChannelMemberRoute(channelId, userId))).data;
+        return (await call<ChannelMembership>("GET", client.getChannelMemberRoute(channelId, userId))).data;
       } catch (error) {
         if (error instanceof MattermostError && (error.status === 404 || error.status === 403)) return undefined;
         throw error;
       }
     },
     async getUser(userId) {
-      return (await call<UserProfile>("get", client.getUserRoute(userId))).data;
+      return (await call<UserProfile>("GET", client.getUserRoute(userId))).data;
     },
     async getPost(postId) {
       try {
-        return (await call<Post>("get", client.getPostRoute(postId))).data;
+        return (await call<Post>("GET", client.getPostRoute(postId))).data;
       } catch (error) {
         if (error instanceof MattermostError && (error.status === 404 || error.status === 403)) return undefined;
         throw error;
@@ -183,14 +213,14 @@ export function createMattermostClient(url: string, token: string): MattermostAp
       if (target.origin !== server.origin || !target.pathname.startsWith(hooks)) {
         throw new MattermostError("client", `response_url is not a command hook of ${server.origin}${hooks}`);
       }
-      await call("post", target.toString(), reply);
+      await call("POST", target.toString(), reply);
     },
     async getPostsSince(channelId, since) {
-      const { data } = await call<PostList>("get", `${client.getChannelRoute(channelId)}/posts?since=${Math.floor(since)}`);
+      const { data } = await call<PostList>("GET", `${client.getChannelRoute(channelId)}/posts?since=${Math.floor(since)}`);
       return data.order.map((id) => data.posts[id]).filter((p): p is Post => p !== undefined);
     },
     async createDirectChannel(userIdA, userIdB) {
-      return (await call<Channel>("post", `${client.getChannelsRoute()}/direct`, [userIdA, userIdB])).data;
+      return (await call<Channel>("POST", `${client.getChannelsRoute()}/direct`, [userIdA, userIdB])).data;
     },
   };
 }
