@@ -35,7 +35,7 @@ export interface Target {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
+function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -58,7 +58,7 @@ function cpuMsOf(pid: number): number {
 }
 
 /** The process and its direct children (the bot's worker process). */
-export function processTree(pid: number): number[] {
+function processTree(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync("/proc")) {
     if (!/^\d+$/.test(entry)) continue;
