@@ -2,7 +2,7 @@
 import type { Tweaks } from "../experiments/tuned-bot.js";
 export interface BenchContext {
   quick: boolean;
-  /** Also measure the intermediate ingress baselines (bare-web, bare-node, bare-bullmq). */
+  /** Also measure the intermediate ingress baselines (bare-web, bare-bullmq; bare-node always runs). */
   diagnose: boolean;
   /** Temp directory for SQLite files and child logs (removed afterwards unless --keep). */
   dir: string;
