@@ -139,6 +139,20 @@ const schema = z.object({
   QUEUE_DASHBOARD: bool(false),
   ROLE: z.enum(["all", "web", "worker"]).default("all"),
   DELIVERY_CONCURRENCY: positiveInt(8),
+  // Mattermost's own rate limit (System Console > Rate Limiting) is per second: set this at or below it
+  // so every bot process together stays under it instead of bursting into 429s.
+  MATTERMOST_POSTS_PER_SECOND: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (v === undefined || v.trim() === "") return undefined;
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) {
+        ctx.addIssue({ code: "custom", message: "must be a positive whole number (posts per second, at or below Mattermost's rate limit)" });
+        return z.NEVER;
+      }
+      return n;
+    }),
   DELIVERY_RETRY_BASE_MS: positiveInt(2000),
   METRICS_PORT: optionalString.transform((v, ctx) => {
     if (v === undefined) return undefined;
@@ -192,6 +206,8 @@ export interface Config {
   queueDashboard: boolean;
   role: "all" | "web" | "worker";
   deliveryConcurrency: number;
+  /** At most this many posts per second from all bot processes together (MATTERMOST_POSTS_PER_SECOND); unset: no pacing. */
+  mattermostPostsPerSecond?: number;
   /** First retry delay of queued work; the cap between tries and the 48-hour budget scale with it. */
   deliveryRetryBaseMs: number;
 }
@@ -312,6 +328,7 @@ export function loadConfig(env: Record<string, string | undefined> = readEnviron
     queueDashboard: e.QUEUE_DASHBOARD,
     role: e.ROLE,
     deliveryConcurrency: e.DELIVERY_CONCURRENCY,
+    mattermostPostsPerSecond: e.MATTERMOST_POSTS_PER_SECOND,
     deliveryRetryBaseMs: e.DELIVERY_RETRY_BASE_MS,
   };
 }

@@ -123,6 +123,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         connection: workerRedis,
         prefix: config.queuePrefix,
         concurrency: config.deliveryConcurrency,
+        postsPerSecond: config.mattermostPostsPerSecond,
       }),
       startPersonalWorker({
         db,

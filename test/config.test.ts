@@ -47,6 +47,14 @@ describe("loadConfig", () => {
     expect(c.webhookMaxBytes).toBe(1024);
     expect(c.defaultLocale).toBe("zh-CN");
     expect(c.encryptionKey?.length).toBe(32);
+    expect(c.mattermostPostsPerSecond).toBeUndefined();
+  });
+
+  it("paces posts only when MATTERMOST_POSTS_PER_SECOND says, and names a bad value", () => {
+    expect(loadConfig({ ...minimal, MATTERMOST_POSTS_PER_SECOND: "8" }).mattermostPostsPerSecond).toBe(8);
+    expect(() => loadConfig({ ...minimal, MATTERMOST_POSTS_PER_SECOND: "fast" })).toThrow(
+      "MATTERMOST_POSTS_PER_SECOND: must be a positive whole number (posts per second, at or below Mattermost's rate limit)",
+    );
   });
 
   it("names every missing required variable, one line each", () => {

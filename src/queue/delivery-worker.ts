@@ -213,7 +213,9 @@ export function createDeliverer(deps: DeliveryDeps) {
   };
 }
 
-export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; prefix: string; concurrency?: number }): Worker<DeliveryJobData> {
+export function startDeliveryWorker(
+  deps: DeliveryDeps & { connection: Redis; prefix: string; concurrency?: number; postsPerSecond?: number },
+): Worker<DeliveryJobData> {
   const deliver = createDeliverer(deps);
   const worker: Worker<DeliveryJobData> = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
@@ -249,7 +251,14 @@ export function startDeliveryWorker(deps: DeliveryDeps & { connection: Redis; pr
         throw error; // 5xx and network errors: backoff
       }
     },
-    { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 8, settings: { backoffStrategy } },
+    {
+      connection: deps.connection,
+      prefix: deps.prefix,
+      concurrency: deps.concurrency ?? 8,
+      settings: { backoffStrategy },
+      // BullMQ's limiter counts in Redis, so it paces every worker of every process together.
+      ...(deps.postsPerSecond ? { limiter: { max: deps.postsPerSecond, duration: 1000 } } : {}),
+    },
   );
   worker.on("failed", (job, error) =>
     deps.logger.warn({ job: job?.id, channel: job?.data.channelId, user: job?.data.userId, err: error.message, attempts: job?.attemptsMade }, "delivery failed"),
