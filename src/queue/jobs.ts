@@ -1,4 +1,5 @@
-// Job data and ids. Job data holds nothing secret: payload text from GitLab and what to post.
+// Job data and ids. Job data holds no token or key: payload text from GitLab and what to post (whose buttons
+// carry contexts the bot signed, which are good only for the one action on the one object they name).
 import { createHash } from "node:crypto";
 import type { Locale } from "../config.js";
 import type { Visibility } from "../gitlab/access.js";
