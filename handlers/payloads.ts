@@ -1,6 +1,6 @@
 // GitLab webhook payloads, only the fields the handlers read, as zod schemas (checked once at the
 // door, see index.ts) with the TypeScript types inferred from them. Shapes follow GitLab's published
-// examples (../shared/fixtures/gitlab-webhooks/). Fields GitLab may send as null or leave out are
+// examples (test/fixtures/gitlab-webhooks/). Fields GitLab may send as null or leave out are
 // `nullish`; what a handler cannot do without is required, and its absence is a PayloadError.
 import { z } from "zod";
 
