@@ -47,7 +47,7 @@ export function openDatabase(url: string): { db: Db; kind: DbKind } {
 }
 
 /** More distinct SQL texts than the bot has queries; past it the cache starts over rather than grows. */
-const STATEMENT_CACHE_SIZE = 500;
+export const STATEMENT_CACHE_SIZE = 500;
 
 /**
  * Kysely prepares every query it runs; preparing costs as much as running the bot's small queries.
@@ -55,7 +55,7 @@ const STATEMENT_CACHE_SIZE = 500;
  * the single SQLite connection, so a statement is never in use twice). Statements made invalid by a
  * schema change are re-prepared by SQLite itself.
  */
-function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
+export function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
   const statements = new Map<string, SqliteStatement>();
   return {
     prepare(text) {
