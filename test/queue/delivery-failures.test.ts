@@ -1,15 +1,14 @@
 // What the delivery path does when things go wrong for a long time: retry budgets, a bot Mattermost
 // refuses (401/403), a thread whose root post was deleted, and an events queue whose database is away.
-import type { Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import pg from "pg";
 import { pino } from "pino";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
-import { createMetrics, type Metrics } from "../../src/metrics.js";
+import { type MattermostApi } from "../../src/mattermost/client.js";
+import { type Metrics } from "../../src/metrics.js";
 import { waitReady, workerConnection } from "../../src/queue/connection.js";
-import { createDeliverer, startDeliveryWorker } from "../../src/queue/delivery-worker.js";
+import { createDeliverer } from "../../src/queue/delivery-worker.js";
 import { startEventsWorker } from "../../src/queue/events-worker.js";
 import { deliveryJobId, type DeliveryJobData } from "../../src/queue/jobs.js";
 import { openPersonalQueue } from "../../src/queue/personal.js";
@@ -18,9 +17,10 @@ import { upsertSubscription } from "../../src/store/subscriptions.js";
 import { findThreadRoot } from "../../src/store/thread-roots.js";
 import { createTestDatabase, postgresAvailable, type TestDatabase } from "../support/db.js";
 import { fixtureText } from "../support/fixtures.js";
-import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
+import { type MattermostSim } from "../support/mattermost-sim.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
+import { startDeliveryTestbed, type DeliveryTestbed } from "./support/delivery-testbed.js";
 
 const silent = createLogger("silent");
 const HOUR = 3600_000;
@@ -65,39 +65,22 @@ describe("retry budgets", () => {
 });
 
 describe("delivery failures", () => {
-  const prefix = uniquePrefix("failures");
+  let bed: DeliveryTestbed;
   let sim: MattermostSim;
   let t: TestDatabase;
-  let producer: Redis;
-  let consumer: Redis;
   let deliveries: DeliveryQueue;
-  let worker: Worker<DeliveryJobData>;
   let metrics: Metrics;
   let mattermost: MattermostApi;
   const logLines: { level: number; msg: string; status?: number }[] = [];
 
   beforeAll(async () => {
-    sim = await startMattermostSim();
-    t = await createTestDatabase("sqlite");
-    // Patient connections: on a busy test machine a producer's 800 ms command timeout is no verdict on the code.
-    producer = workerConnection(redisUrl);
-    consumer = workerConnection(redisUrl);
-    await waitReady(producer);
-    // A short base delay: the whole schedule is compressed the way DELIVERY_RETRY_BASE_MS compresses it.
-    deliveries = openQueues(producer, prefix, { retryBaseMs: 20 }).deliveries;
-    metrics = createMetrics();
-    mattermost = createMattermostClient(sim.url, sim.botToken);
     const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
-    worker = startDeliveryWorker({ db: t.db, mattermost, botUserId: sim.bot.id, logger, metrics, connection: consumer, prefix });
+    // A short base delay: the whole schedule is compressed the way DELIVERY_RETRY_BASE_MS compresses it.
+    bed = await startDeliveryTestbed({ name: "failures", logger, retryBaseMs: 20 });
+    ({ sim, t, deliveries, metrics, mattermost } = bed);
   });
   afterAll(async () => {
-    await worker.close();
-    await deliveries.close();
-    producer.disconnect();
-    consumer.disconnect();
-    await dropPrefix(prefix);
-    await sim.close();
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => {
     sim.reset();

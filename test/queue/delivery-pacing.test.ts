@@ -1,57 +1,23 @@
 // Against a Mattermost with its rate limit on, MATTERMOST_POSTS_PER_SECOND paces the delivery workers
 // below it: a burst of deliveries is posted in full without a storm of 429s. Without the setting the
 // same burst runs into the limit (the bot then waits for Retry-After and still posts everything once).
-import type { Worker } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
-import { createLogger } from "../../src/logger.js";
-import { createMattermostClient } from "../../src/mattermost/client.js";
-import { createMetrics } from "../../src/metrics.js";
-import { producerConnection, waitReady, workerConnection } from "../../src/queue/connection.js";
-import { startDeliveryWorker } from "../../src/queue/delivery-worker.js";
 import { deliveryJobId, type DeliveryJobData } from "../../src/queue/jobs.js";
-import { openQueues } from "../../src/queue/queues.js";
-import { createTestDatabase } from "../support/db.js";
-import { startMattermostSim } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
+import { startDeliveryTestbed } from "./support/delivery-testbed.js";
 
 const BURST = 24;
-const cleanups: (() => Promise<unknown> | unknown)[] = [];
+const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
 });
 
 /** Posts BURST deliveries through a real queue and worker to a Mattermost limited to 10 posts/s (burst 10). */
 async function burstAgainstLimit(postsPerSecond: number | undefined): Promise<{ posted: number; refused: number }> {
-  const sim = await startMattermostSim({ rateLimit: { perSecond: 10, burst: 10 } });
-  const t = await createTestDatabase("sqlite");
-  const prefix = uniquePrefix("pacing");
-  const producer = producerConnection(redisUrl);
-  const consumer = workerConnection(redisUrl);
-  await waitReady(producer);
-  const { deliveries, events } = openQueues(producer, prefix, { retryBaseMs: 100 });
+  const bed = await startDeliveryTestbed({ name: "pacing", retryBaseMs: 100, concurrency: 8, postsPerSecond, rateLimit: { perSecond: 10, burst: 10 } });
+  cleanups.push(() => bed.close());
+  const { sim, deliveries } = bed;
   const channel = sim.addChannel({ name: "busy", type: "P" });
-  const worker: Worker<DeliveryJobData> = startDeliveryWorker({
-    db: t.db,
-    mattermost: createMattermostClient(sim.url, sim.botToken),
-    botUserId: sim.bot.id,
-    logger: createLogger("silent"),
-    metrics: createMetrics(),
-    connection: consumer,
-    prefix,
-    concurrency: 8,
-    postsPerSecond,
-  });
-  cleanups.push(
-    () => sim.close(),
-    () => t.drop(),
-    () => dropPrefix(prefix),
-    () => producer.disconnect(),
-    () => consumer.disconnect(),
-    () => deliveries.close(),
-    () => events.close(),
-    () => worker.close(),
-  );
   await deliveries.addBulk(
     Array.from({ length: BURST }, (_, i) => {
       const eventKey = `push/1/${i}`;

@@ -1,18 +1,15 @@
-import type { Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
-import { createMattermostClient, type MattermostApi } from "../../src/mattermost/client.js";
+import { createMattermostClient } from "../../src/mattermost/client.js";
 import { createMetrics } from "../../src/metrics.js";
-import { producerConnection, waitReady, workerConnection } from "../../src/queue/connection.js";
-import { createDeliverer, DELIVERY_PROP, startDeliveryWorker } from "../../src/queue/delivery-worker.js";
+import { createDeliverer, DELIVERY_PROP } from "../../src/queue/delivery-worker.js";
 import { deliveryJobId, type DeliveryJobData } from "../../src/queue/jobs.js";
-import { openQueues, type DeliveryQueue } from "../../src/queue/queues.js";
+import type { DeliveryQueue } from "../../src/queue/queues.js";
 import { findDelivery, markDeliveryStarted } from "../../src/store/deliveries.js";
 import { createTestDatabase, type TestDatabase } from "../support/db.js";
 import { startMattermostSim, type MattermostSim, type SimChannel } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
+import { startDeliveryTestbed, type DeliveryTestbed } from "./support/delivery-testbed.js";
 
 const logger = createLogger("silent");
 const quickRetry = { attempts: 5, backoff: { type: "fixed", delay: 100 } } as const;
@@ -25,37 +22,20 @@ function job(channelId: string, eventKey: string, extra: Partial<DeliveryJobData
 }
 
 describe("delivery worker", () => {
-  const prefix = uniquePrefix("delivery");
+  let bed: DeliveryTestbed;
   let sim: MattermostSim;
-  let t: TestDatabase;
-  let producer: Redis;
-  let consumer: Redis;
   let deliveries: DeliveryQueue;
-  let worker: Worker<DeliveryJobData>;
-  let mattermost: MattermostApi;
   let town: SimChannel;
   let secret: SimChannel;
 
   beforeAll(async () => {
-    sim = await startMattermostSim();
-    t = await createTestDatabase("sqlite");
-    producer = producerConnection(redisUrl);
-    consumer = workerConnection(redisUrl);
-    await waitReady(producer);
-    deliveries = openQueues(producer, prefix).deliveries;
-    mattermost = createMattermostClient(sim.url, sim.botToken);
+    bed = await startDeliveryTestbed({ name: "delivery", logger });
+    ({ sim, deliveries } = bed);
     town = sim.addChannel({ name: "town", type: "O" });
     secret = sim.addChannel({ name: "secret", type: "P" });
-    worker = startDeliveryWorker({ db: t.db, mattermost, botUserId: sim.bot.id, logger, metrics: createMetrics(), connection: consumer, prefix });
   });
   afterAll(async () => {
-    await worker.close();
-    await deliveries.close();
-    producer.disconnect();
-    consumer.disconnect();
-    await dropPrefix(prefix);
-    await sim.close();
-    await t.drop();
+    await bed.close();
   });
   beforeEach(() => sim.reset());
 

@@ -1,20 +1,17 @@
 // One root post per thread: the first delivery about an issue or merge request claims the root in the
 // database before posting; deliveries that arrive meanwhile wait for its root and reply to it.
-import type { Worker } from "bullmq";
-import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { createMattermostClient } from "../../src/mattermost/client.js";
 import { createMetrics } from "../../src/metrics.js";
-import { waitReady, workerConnection } from "../../src/queue/connection.js";
-import { createDeliverer, DELIVERY_PROP, startDeliveryWorker } from "../../src/queue/delivery-worker.js";
+import { createDeliverer, DELIVERY_PROP } from "../../src/queue/delivery-worker.js";
 import { deliveryJobId, type DeliveryJobData } from "../../src/queue/jobs.js";
-import { openQueues, type DeliveryQueue } from "../../src/queue/queues.js";
+import { type DeliveryQueue } from "../../src/queue/queues.js";
 import { claimThreadRoot, completeThreadRoot, findThreadRoot, forgetThreadRoot } from "../../src/store/thread-roots.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
-import { startMattermostSim, type MattermostSim } from "../support/mattermost-sim.js";
-import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
+import type { MattermostSim } from "../support/mattermost-sim.js";
 import { waitFor } from "../support/wait.js";
+import { startDeliveryTestbed, type DeliveryTestbed } from "./support/delivery-testbed.js";
 
 const logger = createLogger("silent");
 
@@ -82,33 +79,17 @@ describe.each(databaseKinds)("thread root claims (%s)", (kind) => {
 });
 
 describe.each(databaseKinds)("one root per thread under concurrent delivery (%s)", (kind) => {
-  const prefix = uniquePrefix("roots");
+  let bed: DeliveryTestbed;
   let sim: MattermostSim;
   let t: TestDatabase;
-  let producer: Redis;
-  let consumer: Redis;
   let deliveries: DeliveryQueue;
-  let worker: Worker<DeliveryJobData>;
 
   beforeAll(async () => {
-    sim = await startMattermostSim();
-    t = await createTestDatabase(kind);
-    // Patient connections: on a busy test machine a producer's 800 ms command timeout is no verdict on the code.
-    producer = workerConnection(redisUrl);
-    consumer = workerConnection(redisUrl);
-    await waitReady(producer);
-    deliveries = openQueues(producer, prefix).deliveries;
-    const mattermost = createMattermostClient(sim.url, sim.botToken);
-    worker = startDeliveryWorker({ db: t.db, mattermost, botUserId: sim.bot.id, logger, metrics: createMetrics(), connection: consumer, prefix, concurrency: 6 });
+    bed = await startDeliveryTestbed({ name: "roots", database: kind, logger, concurrency: 6 });
+    ({ sim, t, deliveries } = bed);
   });
   afterAll(async () => {
-    await worker.close();
-    await deliveries.close();
-    producer.disconnect();
-    consumer.disconnect();
-    await dropPrefix(prefix);
-    await sim.close();
-    await t.drop();
+    await bed.close();
   });
 
   it("20 new merge requests whose opening, first pipeline and push arrive at once get one root each", async () => {
