@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { serve, type ServerType } from "@hono/node-server";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli.js";
+import { cli, type CliOutcome } from "./support/cli.js";
 import { loadConfig } from "../src/config.js";
 import { adminRoutes } from "../src/http/admin-routes.js";
 import { createLogger } from "../src/logger.js";
@@ -18,18 +18,6 @@ import { waitFor } from "./support/wait.js";
 
 const TOKEN = "admin-token-0123456789abcdef0123456789";
 
-interface Outcome {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function cli(argv: string[], env: Record<string, string | undefined>): Promise<Outcome> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env });
-  return { code, out, err };
-}
 
 let dir: string;
 beforeAll(() => {
@@ -185,9 +173,9 @@ describe.each(databaseKinds)("gitlab-mm --url against a running bot on %s", (kin
       ["migrate", "--status"],
       ["help"],
     ];
-    const here: Outcome[] = [];
+    const here: CliOutcome[] = [];
     for (const step of steps) here.push(await cli(step, local));
-    const there: Outcome[] = [];
+    const there: CliOutcome[] = [];
     for (const step of steps) there.push(await cli([...remote, ...step], {}));
     steps.forEach((step, i) => expect(there[i], step.join(" ")).toEqual(here[i]));
 

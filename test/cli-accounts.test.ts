@@ -2,7 +2,7 @@
 // (the accounts service) that keeps reading and refreshing tokens while the keys rotate.
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runCli } from "../src/cli.js";
+import { cli } from "./support/cli.js";
 import { createTokenCipher, generateKey, keyIdOf, parseKey, userLinkBinding } from "../src/crypto.js";
 import type { GitlabAccounts } from "../src/gitlab/accounts.js";
 import { rotateTokenKeys } from "../src/key-rotation.js";
@@ -32,12 +32,6 @@ afterAll(async () => {
   for (const p of prefixes) await dropPrefix(p);
 });
 
-async function cli(argv: string[], env: Record<string, string | undefined>) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env });
-  return { code, out, err };
-}
 
 describe.each(databaseKinds)("gitlab-mm users and keys (%s)", (kind) => {
   let url: string;

@@ -6,7 +6,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { Migrator, sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { featuresFromArgv, runCli } from "../src/cli.js";
+import { featuresFromArgv } from "../src/cli.js";
+import { cli } from "./support/cli.js";
 import { migrateToLatest, openDatabase } from "../src/store/db.js";
 import { migrationProvider } from "../src/store/migrations/index.js";
 import { listSubscriptions, upsertSubscription } from "../src/store/subscriptions.js";
@@ -23,18 +24,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Outcome {
-  code: number;
-  out: string[];
-  err: string[];
-}
-
-async function cli(argv: string[], env: Record<string, string | undefined>): Promise<Outcome> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env });
-  return { code, out, err };
-}
 
 describe("featuresFromArgv", () => {
   it("puts back the quotes the shell removed from label: and branch: values", () => {

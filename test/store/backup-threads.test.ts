@@ -5,7 +5,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli.js";
+import { cli } from "../support/cli.js";
 import { createLogger } from "../../src/logger.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { startHarness, WEBHOOK_SECRET, type BotHarness } from "../support/bot-harness.js";
@@ -27,12 +27,8 @@ const commented = (() => {
 const field = (post: SimPost | undefined, title: string) =>
   ((post?.props.attachments as { fields?: { title: string; value: string }[] }[] | undefined)?.[0]?.fields ?? []).find((f) => f.title === title)?.value;
 
-async function cli(argv: string[], databaseUrl: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env: { DATABASE_URL: databaseUrl } });
-  return { code, out, err };
-}
+/** The admin CLI on the database at `databaseUrl`. */
+const cliOn = (argv: string[], databaseUrl: string) => cli(argv, { DATABASE_URL: databaseUrl });
 
 describe("a bot restored from a backup", () => {
   const dir = mkdtempSync(join(tmpdir(), "gmm-restore-threads-"));
@@ -63,10 +59,10 @@ describe("a bot restored from a backup", () => {
     expect(field(root, "State")).toBe("Open");
 
     const file = join(dir, "bot.json");
-    expect(await cli(["backup", file], h.config.databaseUrl)).toMatchObject({ code: 0 });
+    expect(await cliOn(["backup", file], h.config.databaseUrl)).toMatchObject({ code: 0 });
     if (targetKind === "postgres") pgTarget = await createTestDatabase("postgres");
     const targetUrl = pgTarget?.url ?? sqliteFileUrl(dir);
-    expect(await cli(["restore", file], targetUrl)).toMatchObject({ code: 0 });
+    expect(await cliOn(["restore", file], targetUrl)).toMatchObject({ code: 0 });
 
     // The new bot: the restored database, its own queues, the same Mattermost.
     const config = { ...h.config, databaseUrl: targetUrl, queuePrefix: restoredPrefix };

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "../../src/cli.js";
+import { cli } from "../support/cli.js";
 import { BACKUP_TABLES, schemaTables, TRANSIENT_TABLES } from "../../src/store/backup.js";
 import { migrateToLatest, migrationStatus, openDatabase, type Db } from "../../src/store/db.js";
 import { migrationProvider } from "../../src/store/migrations/index.js";
@@ -18,12 +18,8 @@ import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } f
 
 const dir = mkdtempSync(join(tmpdir(), "gmm-backup-"));
 
-async function cli(argv: string[], databaseUrl: string) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, { stdout: (s) => out.push(s), stderr: (s) => err.push(s), env: { DATABASE_URL: databaseUrl } });
-  return { code, out, err };
-}
+/** The admin CLI on the database at `databaseUrl`. */
+const cliOn = (argv: string[], databaseUrl: string) => cli(argv, { DATABASE_URL: databaseUrl });
 
 /** A database the CLI can open by URL (an in-memory SQLite would not be the same one), migrated or not. */
 async function databaseOf(kind: "sqlite" | "postgres", migrated = true): Promise<TestDatabase> {
@@ -64,7 +60,7 @@ describe.each(pairs)("backup from %s, restore to %s", (sourceKind, targetKind) =
   });
 
   it("brings every table across into an empty database", async () => {
-    const backup = await cli(["backup", file], source.url);
+    const backup = await cliOn(["backup", file], source.url);
     expect(backup).toMatchObject({ code: 0, out: [expect.stringMatching(/^Wrote 5 rows of 9 tables to /)] });
     // Only its owner may read it: it holds (encrypted) tokens.
     expect(statSync(file).mode & 0o777).toBe(0o600);
@@ -72,7 +68,7 @@ describe.each(pairs)("backup from %s, restore to %s", (sourceKind, targetKind) =
     expect(written.tables.user_links[0].access_token).toBe("v1.k.enc-a");
     expect(written.migrations).toEqual(Object.keys(await migrationProvider.getMigrations()).sort());
 
-    const restored = await cli(["restore", file], target.url);
+    const restored = await cliOn(["restore", file], target.url);
     expect(restored).toMatchObject({ code: 0, out: [`Restored 5 rows (1 subscriptions, 1 connected users) from ${file}.`] });
     expect((await listSubscriptions(target.db)).map((s) => [s.channel_id, s.path, s.features])).toEqual([["chan1", "group/app", 'issues,label:"bug"']]);
     expect(await findThreadRoot(target.db, "chan1", "group/app!1")).toBe("post1");
@@ -84,13 +80,13 @@ describe.each(pairs)("backup from %s, restore to %s", (sourceKind, targetKind) =
 
   it("refuses a target that holds rows, and replaces them with --force", async () => {
     await upsertSubscription(target.db, { channelId: "stale", path: "old/thing", features: "pushes", createdBy: "x" });
-    const refused = await cli(["restore", file], target.url);
+    const refused = await cliOn(["restore", file], target.url);
     expect(refused.code).toBe(1);
     expect(refused.err).toHaveLength(1);
     expect(refused.err[0]).toMatch(/^gitlab-mm restore: the target database is not empty \(.*subscriptions: 2.*\): restore into an empty database, or add --force to replace its rows$/);
     expect(await listSubscriptions(target.db)).toHaveLength(2);
 
-    expect(await cli(["restore", file, "--force"], target.url)).toMatchObject({ code: 0 });
+    expect(await cliOn(["restore", file, "--force"], target.url)).toMatchObject({ code: 0 });
     expect((await listSubscriptions(target.db)).map((s) => s.channel_id)).toEqual(["chan1"]);
   });
 });
@@ -115,7 +111,7 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
 
   it("refuses a backup of an older schema, naming the version to restore it with", async () => {
     const older = known.slice(0, -1);
-    const res = await cli(["restore", backupFile("older", older)], target.url);
+    const res = await cliOn(["restore", backupFile("older", older)], target.url);
     expect(res.code).toBe(1);
     expect(res.err).toEqual([
       `gitlab-mm restore: the backup comes from an older version of the bot (newest migration ${older.at(-1)}; this version adds ${known.at(-1)}): restore it with the version whose newest migration is ${older.at(-1)} into an empty database, then upgrade the bot and run \`gitlab-mm migrate\``,
@@ -124,7 +120,7 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
   });
 
   it("refuses a backup of a newer schema: upgrade first", async () => {
-    const res = await cli(["restore", backupFile("newer", [...known, "999-from-the-future"])], target.url);
+    const res = await cliOn(["restore", backupFile("newer", [...known, "999-from-the-future"])], target.url);
     expect(res).toMatchObject({
       code: 1,
       err: ["gitlab-mm restore: the backup comes from a newer version of the bot (migrations 999-from-the-future): upgrade the bot first, then restore"],
@@ -136,11 +132,11 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
     const newer = "999-added-by-a-newer-version";
     await sql`insert into kysely_migration (name, timestamp) values (${newer}, ${new Date().toISOString()})`.execute(target.db);
     try {
-      expect(await cli(["restore", backupFile("current-into-newer", known)], target.url)).toMatchObject({
+      expect(await cliOn(["restore", backupFile("current-into-newer", known)], target.url)).toMatchObject({
         code: 1,
         err: [`gitlab-mm restore: a newer version of the bot migrated the target database (${newer}): restore with that version`],
       });
-      expect(await cli(["backup", join(dir, `from-newer-${kind}.json`)], target.url)).toMatchObject({
+      expect(await cliOn(["backup", join(dir, `from-newer-${kind}.json`)], target.url)).toMatchObject({
         code: 1,
         err: [`gitlab-mm backup: a newer version of the bot migrated this database (${newer}), so this version does not know all its tables: back it up with that version`],
       });
@@ -154,10 +150,10 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
     if (kind === "postgres") return; // test databases on PostgreSQL come migrated
     const fresh = await databaseOf(kind, false);
     try {
-      expect(await cli(["restore", backupFile("older-fresh", known.slice(0, 1))], fresh.url)).toMatchObject({ code: 1 });
+      expect(await cliOn(["restore", backupFile("older-fresh", known.slice(0, 1))], fresh.url)).toMatchObject({ code: 1 });
       expect((await migrationStatus(fresh.db)).applied).toEqual([]);
       // The same backup with this version's migrations goes into that fresh database.
-      expect(await cli(["restore", backupFile("current", known)], fresh.url)).toMatchObject({ code: 0, out: [expect.stringMatching(/^Restored 1 rows \(1 subscriptions/)] });
+      expect(await cliOn(["restore", backupFile("current", known)], fresh.url)).toMatchObject({ code: 0, out: [expect.stringMatching(/^Restored 1 rows \(1 subscriptions/)] });
       expect((await listSubscriptions(fresh.db)).map((s) => s.path)).toEqual(["g/p"]);
     } finally {
       await fresh.drop();
@@ -167,12 +163,12 @@ describe.each(databaseKinds)("restore refusals on %s", (kind) => {
   it("refuses what is not a backup, and changes nothing", async () => {
     const bad = join(dir, `bad-${kind}.json`);
     writeFileSync(bad, JSON.stringify({ hello: "world" }));
-    expect(await cli(["restore", bad], target.url)).toMatchObject({ code: 1, err: ["gitlab-mm restore: not a gitlab-mm backup (format or version unknown)"] });
+    expect(await cliOn(["restore", bad], target.url)).toMatchObject({ code: 1, err: ["gitlab-mm restore: not a gitlab-mm backup (format or version unknown)"] });
     writeFileSync(bad, JSON.stringify({ format: "gitlab-mattermost-bot-backup", version: 1, tables: {} }));
-    expect(await cli(["restore", bad], target.url)).toMatchObject({ code: 1, err: ["gitlab-mm restore: the backup does not say which migrations its database had"] });
-    expect(await cli(["restore", join(dir, "missing.json")], target.url)).toMatchObject({ code: 1, err: [expect.stringMatching(/^gitlab-mm restore: cannot read .*ENOENT$/)] });
-    expect(await cli(["restore"], target.url)).toMatchObject({ code: 2 });
-    expect(await cli(["restore", bad, "--force=yes"], target.url)).toMatchObject({ code: 2 });
+    expect(await cliOn(["restore", bad], target.url)).toMatchObject({ code: 1, err: ["gitlab-mm restore: the backup does not say which migrations its database had"] });
+    expect(await cliOn(["restore", join(dir, "missing.json")], target.url)).toMatchObject({ code: 1, err: [expect.stringMatching(/^gitlab-mm restore: cannot read .*ENOENT$/)] });
+    expect(await cliOn(["restore"], target.url)).toMatchObject({ code: 2 });
+    expect(await cliOn(["restore", bad, "--force=yes"], target.url)).toMatchObject({ code: 2 });
     expect(await listSubscriptions(target.db)).toEqual([]);
   });
 });
@@ -183,7 +179,7 @@ describe.each(databaseKinds)("transient rows on %s", (kind) => {
     try {
       await spoolWebhook(source.db, { deliveryId: "d1", kind: "push", eventHeader: "Push Hook", receivedAt: 1, body: "{}" });
       const file = join(dir, `spooled-${kind}.json`);
-      const res = await cli(["backup", file], source.url);
+      const res = await cliOn(["backup", file], source.url);
       expect(res).toMatchObject({ code: 0, err: ["not in the backup: 1 row(s) of webhook_spool, which the running bot still has to pass on"] });
       expect(Object.keys(JSON.parse(readFileSync(file, "utf8")).tables)).not.toContain("webhook_spool");
     } finally {
