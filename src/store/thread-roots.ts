@@ -71,16 +71,6 @@ export async function forgetThreadRoot(db: Db, channelId: string, threadKey: str
   await db.deleteFrom("thread_roots").where("channel_id", "=", channelId).where("thread_key", "=", threadKey).where("post_id", "=", postId).execute();
 }
 
-/** Records the root post of a thread; the first writer wins, so two workers agree on one root. */
-export async function saveThreadRoot(db: Db, channelId: string, threadKey: string, postId: string, rootState?: string): Promise<string> {
-  await db
-    .insertInto("thread_roots")
-    .values({ channel_id: channelId, thread_key: threadKey, post_id: postId, created_at: new Date().toISOString(), root_state: rootState ?? null })
-    .onConflict((oc) => oc.columns(["channel_id", "thread_key"]).doNothing())
-    .execute();
-  return (await findThreadRoot(db, channelId, threadKey)) ?? postId;
-}
-
 export async function findRootState(db: Db, channelId: string, threadKey: string): Promise<string | undefined> {
   const row = await db
     .selectFrom("thread_roots")

@@ -10,11 +10,12 @@ import { migrateToLatest, migrationStatus, openDatabase, type Db } from "../../s
 import { migrationProvider } from "../../src/store/migrations/index.js";
 import { recordRefStatus } from "../../src/store/ref-statuses.js";
 import { listSubscriptions, upsertSubscription } from "../../src/store/subscriptions.js";
-import { findRootState, findThreadRoot, saveThreadRoot } from "../../src/store/thread-roots.js";
+import { findRootState, findThreadRoot } from "../../src/store/thread-roots.js";
 import { findUserLink, saveUserLink } from "../../src/store/user-links.js";
 import { getUserSettings, updateUserSettings } from "../../src/store/user-settings.js";
 import { spoolWebhook } from "../../src/store/webhook-spool.js";
 import { createTestDatabase, databaseKinds, sqliteFileUrl, type TestDatabase } from "../support/db.js";
+import { postedThreadRoot } from "../support/thread-roots.js";
 
 const dir = mkdtempSync(join(tmpdir(), "gmm-backup-"));
 
@@ -37,7 +38,7 @@ async function databaseOf(kind: "sqlite" | "postgres", migrated = true): Promise
 /** A bot's worth of state, written through the store. */
 async function fillWithState(db: Db): Promise<void> {
   await upsertSubscription(db, { channelId: "chan1", path: "Group/App", features: 'issues,label:"bug"', createdBy: "u1" });
-  await saveThreadRoot(db, "chan1", "group/app!1", "post1", '{"state":"opened"}');
+  await postedThreadRoot(db, "chan1", "group/app!1", "post1", '{"state":"opened"}');
   await saveUserLink(db, { mattermostUserId: "u1", gitlabUserId: 7, gitlabUsername: "ada", accessTokenEnc: "v1.k.enc-a", refreshTokenEnc: "v1.k.enc-r", expiresAt: 1_800_000_000_000 });
   await updateUserSettings(db, "u1", { digest: "1h", language: "zh-CN" });
   await recordRefStatus(db, "group/app", "main", 12, "failed");

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Db } from "../../src/store/db.js";
 import { migrateToLatest } from "../../src/store/db.js";
 import { deleteSubscription, findSubscriptionsForPaths, listSubscriptions, upsertSubscription } from "../../src/store/subscriptions.js";
-import { findThreadRoot, saveThreadRoot } from "../../src/store/thread-roots.js";
+import { claimThreadRoot, completeThreadRoot, findThreadRoot } from "../../src/store/thread-roots.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
 
 describe.each(databaseKinds)("store on %s", (kind) => {
@@ -37,10 +37,15 @@ describe.each(databaseKinds)("store on %s", (kind) => {
     expect(await listSubscriptions(db, { channelId: "c1" })).toEqual([]);
   });
 
-  it("keeps the first thread root when two workers race", async () => {
-    const [a, b] = await Promise.all([saveThreadRoot(db, "c1", "org/app!1", "post-a"), saveThreadRoot(db, "c1", "org/app!1", "post-b")]);
-    expect(a).toBe(b);
-    expect(await findThreadRoot(db, "c1", "org/app!1")).toBe(a);
+  it("lets one of two racing workers make the thread root", async () => {
+    const at = Date.now();
+    const [a, b] = await Promise.all(
+      ["a", "b"].map((who) => claimThreadRoot(db, "c1", "org/app!1", { state: `claim-${who}`, at, staleAfterMs: 60_000 })),
+    );
+    expect([a!.kind, b!.kind].sort()).toEqual(["root", "wait"]);
+    const winner = a!.kind === "root" ? "a" : "b";
+    expect(await completeThreadRoot(db, "c1", "org/app!1", `claim-${winner}`, `post-${winner}`)).toBe(true);
+    expect(await findThreadRoot(db, "c1", "org/app!1")).toBe(`post-${winner}`);
     expect(await findThreadRoot(db, "c1", "org/app!2")).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findOpenMergeRequest, forgetMergeRequest, saveOpenMergeRequest } from "../../src/store/merge-request-branches.js";
 import { recordRefStatus } from "../../src/store/ref-statuses.js";
-import { findRootState, replaceRootState, saveThreadRoot } from "../../src/store/thread-roots.js";
+import { findRootState, replaceRootState } from "../../src/store/thread-roots.js";
+import { postedThreadRoot } from "../support/thread-roots.js";
 import { createTestDatabase, databaseKinds, type TestDatabase } from "../support/db.js";
 
 describe.each(databaseKinds)("thread bookkeeping on %s", (kind) => {
@@ -32,7 +33,7 @@ describe.each(databaseKinds)("thread bookkeeping on %s", (kind) => {
   });
 
   it("replaces a root's state only if nobody changed it meanwhile", async () => {
-    await saveThreadRoot(t.db, "c", "g/p!1", "post1", "v1");
+    await postedThreadRoot(t.db, "c", "g/p!1", "post1", "v1");
     expect(await replaceRootState(t.db, "c", "g/p!1", "v0", "v2")).toBe(false);
     expect(await replaceRootState(t.db, "c", "g/p!1", "v1", "v2")).toBe(true);
     expect(await findRootState(t.db, "c", "g/p!1")).toBe("v2");
