@@ -9,6 +9,7 @@ import type { Post, PostList } from "@mattermost/types/posts";
 import type { UserProfile } from "@mattermost/types/users";
 import type { MessageAttachment } from "../notification.js";
 import { sendJson, type PlainAnswer } from "./post-pool.js";
+import { readRateBudget, type RateBudget } from "./rate-budget.js";
 
 const { Client4 } = mattermostClient;
 
@@ -80,6 +81,8 @@ export interface MattermostApi {
    * called (the URL arrives in the request; anything else would let a caller aim the bot elsewhere).
    */
   respondToCommand(responseUrl: string, reply: { response_type: "ephemeral" | "in_channel"; text: string }): Promise<void>;
+  /** What Mattermost's rate limiter reported on the latest answer; undefined while the limiter is off. */
+  rateBudget(): RateBudget | undefined;
 }
 
 interface RawResponse<T> {
@@ -93,6 +96,7 @@ type RawFetch = <T>(url: string, options: { method: string; body?: string; ignor
 interface Answer<T> {
   status: number;
   retryAfter: string | undefined;
+  rateBudget: RateBudget | undefined;
   data: T;
 }
 type Send = <T>(method: "GET" | "POST" | "PUT", route: string, body: string | undefined) => Promise<Answer<T>>;
@@ -132,15 +136,17 @@ export function createMattermostClient(url: string, token: string): MattermostAp
   const raw = (client as unknown as { doFetchWithResponse: RawFetch }).doFetchWithResponse;
   const viaClient4: Send = async <T>(method: string, route: string, body: string | undefined) => {
     const result = await raw<T>(route, { method, body, ignoreStatus: true });
-    return { status: result.response.status, retryAfter: result.response.headers.get("retry-after") ?? undefined, data: result.data };
+    const headers = result.response.headers;
+    return { status: result.response.status, retryAfter: headers.get("retry-after") ?? undefined, rateBudget: readRateBudget((name) => headers.get(name) ?? undefined), data: result.data };
   };
   // The headers Client4 would send (no Accept-Encoding: these answers are a few hundred bytes).
   const { headers: client4Headers } = client.getOptions({ method: "post", body: "{}" }) as { headers: Record<string, string> };
   const viaPool: Send = async <T>(method: "GET" | "POST" | "PUT", route: string, body: string | undefined) => {
     const answer = await sendJson(method, route, client4Headers, body ?? "");
-    return { status: answer.status, retryAfter: answer.retryAfter, data: readAsClient4(answer) as T };
+    return { status: answer.status, retryAfter: answer.retryAfter, rateBudget: answer.rateBudget, data: readAsClient4(answer) as T };
   };
 
+  let latestBudget: RateBudget | undefined;
   async function call<T>(method: "GET" | "POST" | "PUT", route: string, body?: unknown, send: Send = viaClient4): Promise<{ status: number; data: T }> {
     let result: Answer<T>;
     try {
@@ -148,6 +154,7 @@ export function createMattermostClient(url: string, token: string): MattermostAp
     } catch (error) {
       throw new MattermostError("network", `Mattermost did not answer ${method} ${new URL(route).pathname}: ${(error as Error).message}`);
     }
+    latestBudget = result.rateBudget;
     const status = result.status;
     if (status < 400) return { status, data: result.data };
     const what = `Mattermost answered ${status} to ${method} ${new URL(route).pathname}: ${errorMessage(result.data)}`;
@@ -157,6 +164,7 @@ export function createMattermostClient(url: string, token: string): MattermostAp
   }
 
   return {
+    rateBudget: () => latestBudget,
     async getMe() {
       return (await call<UserProfile>("GET", `${client.getUserRoute("me")}`)).data;
     },

@@ -4,12 +4,15 @@
 // through a proxy (src/outbound-proxy.ts sets undici's global dispatcher), that dispatcher carries
 // these calls too, so the pool never bypasses the proxy or NO_PROXY.
 import { getGlobalDispatcher, Pool, type Dispatcher } from "undici";
+import { readRateBudget, type RateBudget } from "./rate-budget.js";
 
 /** What Mattermost answered, as bytes read to the end and the headers the caller needs. */
 export interface PlainAnswer {
   status: number;
   contentType: string | undefined;
   retryAfter: string | undefined;
+  /** What Mattermost's rate limiter reported, when it is on. */
+  rateBudget: RateBudget | undefined;
   text: string;
 }
 
@@ -44,6 +47,7 @@ export async function sendJson(method: Dispatcher.HttpMethod, url: string, heade
     status: answer.statusCode,
     contentType: headerText(answer.headers["content-type"]),
     retryAfter: headerText(answer.headers["retry-after"]),
+    rateBudget: readRateBudget((name) => headerText(answer.headers[name])),
     text,
   };
 }

@@ -7,6 +7,7 @@ import { DelayedError, UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { MattermostError, type ChannelInfo, type MattermostApi } from "../mattermost/client.js";
+import { pauseForBudget } from "../mattermost/rate-budget.js";
 import type { Metrics } from "../metrics.js";
 import { MATTERMOST_MAX_POST_CHARS, type PostContent, type ThreadUpdate } from "../notification.js";
 import type { Db } from "../store/db.js";
@@ -66,6 +67,9 @@ export class RootPendingError extends Error {
 function rootIsGone(error: unknown): boolean {
   return error instanceof MattermostError && (error.status === 404 || (error.status === 400 && error.errorId === "api.post.create_post.root_id.app_error"));
 }
+
+/** The limiter's count when no pace is set: never reached, so only pauses hold the workers back. */
+const UNPACED_POSTS_PER_SECOND = 1_000_000;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -217,11 +221,23 @@ export function startDeliveryWorker(
   deps: DeliveryDeps & { connection: Redis; prefix: string; concurrency?: number; postsPerSecond?: number },
 ): Worker<DeliveryJobData> {
   const deliver = createDeliverer(deps);
+  const concurrency = deps.concurrency ?? 8;
+  let pausedUntil = 0;
   const worker: Worker<DeliveryJobData> = new Worker<DeliveryJobData>(
     DELIVERIES_QUEUE,
     async (job: Job<DeliveryJobData>, token?: string) => {
       try {
-        return { postId: await deliver(job.id ?? job.name, job.data) };
+        const postId = await deliver(job.id ?? job.name, job.data);
+        // Mattermost's bucket is nearly empty: hold every delivery worker back until the posts
+        // already on their way still fit, rather than spend the rest and draw 429s.
+        const budget = deps.mattermost.rateBudget();
+        const pauseMs = budget ? pauseForBudget(budget, concurrency) : 0;
+        // Answers arrive in turn; a later one asking a shorter pause must not cut an earlier one short.
+        if (pauseMs > 0 && Date.now() + pauseMs > pausedUntil) {
+          pausedUntil = Date.now() + pauseMs;
+          await worker.rateLimit(pauseMs);
+        }
+        return { postId };
       } catch (error) {
         if (error instanceof RootPendingError) {
           // Not a failure: come back when the root is likely posted, without spending an attempt.
@@ -254,10 +270,11 @@ export function startDeliveryWorker(
     {
       connection: deps.connection,
       prefix: deps.prefix,
-      concurrency: deps.concurrency ?? 8,
+      concurrency,
       settings: { backoffStrategy },
-      // BullMQ's limiter counts in Redis, so it paces every worker of every process together.
-      ...(deps.postsPerSecond ? { limiter: { max: deps.postsPerSecond, duration: 1000 } } : {}),
+      // BullMQ's limiter counts in Redis, so it paces every worker of every process together. Without
+      // a set pace it still must be there: BullMQ honours a pause (rateLimit) only on a limited queue.
+      limiter: { max: deps.postsPerSecond ?? UNPACED_POSTS_PER_SECOND, duration: 1000 },
     },
   );
   worker.on("failed", (job, error) =>

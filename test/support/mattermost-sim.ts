@@ -838,7 +838,9 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
     if (f.status === 429) {
       // Mattermost's rate limiter (throttled's HTTPRateLimiter): text/plain "limit exceeded" with these headers.
       const retryAfter = f.retryAfterSeconds ?? 1;
-      Object.assign(headers, { "X-Ratelimit-Limit": 101, "X-Ratelimit-Remaining": 0, "X-Ratelimit-Reset": Math.ceil(retryAfter), "Retry-After": Math.ceil(retryAfter) });
+      // An injected 429 reports an empty bucket; the simulated limiter has set its own figures already.
+      if (!res.hasHeader("X-Ratelimit-Limit")) Object.assign(headers, { "X-Ratelimit-Limit": 101, "X-Ratelimit-Remaining": 0, "X-Ratelimit-Reset": Math.ceil(retryAfter) });
+      headers["Retry-After"] = Math.ceil(retryAfter);
       contentType ??= "text/plain; charset=utf-8";
       body ??= "limit exceeded\n";
     } else if (f.retryAfterSeconds !== undefined) {
@@ -853,21 +855,24 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
   }
 
   // ---- optional rate limit ----
-  // A token bucket over every API request, as Mattermost's limiter with one client: `burst` at once,
-  // then `perSecond`; a refused request gets 429 and Retry-After (seconds until a token is back).
+  // A token bucket over every API request, as Mattermost's limiter (throttled's GCRA) with one client:
+  // `burst` at once, then `perSecond`. Every answer carries X-Ratelimit-Limit (burst + 1, as throttled
+  // counts it), -Remaining (whole tokens left) and -Reset (seconds until the bucket is full); a
+  // refused request gets 429 and Retry-After (seconds until a token is back).
   let bucket = opts.rateLimit?.burst ?? 0;
   let bucketAt = Date.now();
-  function rateLimited(): Failure | undefined {
+  function rateLimited(res: ServerResponse): Failure | undefined {
     const limit = opts.rateLimit;
     if (!limit) return undefined;
     const now = Date.now();
     bucket = Math.min(limit.burst, bucket + ((now - bucketAt) / 1000) * limit.perSecond);
     bucketAt = now;
-    if (bucket >= 1) {
-      bucket -= 1;
-      return undefined;
-    }
-    return { status: 429, times: 1, retryAfterSeconds: (1 - bucket) / limit.perSecond };
+    const allowed = bucket >= 1;
+    if (allowed) bucket -= 1;
+    res.setHeader("X-Ratelimit-Limit", limit.burst + 1);
+    res.setHeader("X-Ratelimit-Remaining", Math.floor(bucket));
+    res.setHeader("X-Ratelimit-Reset", Math.ceil((limit.burst - bucket) / limit.perSecond));
+    return allowed ? undefined : { status: 429, times: 1, retryAfterSeconds: (1 - bucket) / limit.perSecond };
   }
   // ---- end of optional rate limit ----
 
@@ -922,7 +927,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
       violations.push(known.length > 0 ? `${where}: the API reference documents only ${known.join(", ")} for this path` : `${where}: no such route in the API reference`);
     }
 
-    const failure = takeFailure(method, path) ?? rateLimited();
+    const failure = takeFailure(method, path) ?? rateLimited(res);
     if (failure) {
       record.status = failure.status;
       sendFailure(res, failure, requestId);
