@@ -16,8 +16,8 @@ import { createMetrics, type Metrics } from "./metrics.js";
 import { createProfiles } from "./people/profiles.js";
 import { createPeopleServices } from "./people/services.js";
 import { producerConnection, redisConfigWarnings, waitReady, workerConnection } from "./queue/connection.js";
-import { startDeliveryWorker } from "./queue/delivery-worker.js";
-import { startEventsWorker } from "./queue/events-worker.js";
+import { createDeliverer, startDeliveryWorker, type DeliveryDeps } from "./queue/delivery-worker.js";
+import { DIRECT_POSTS_MAX, startEventsWorker } from "./queue/events-worker.js";
 import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
 import { useOutboundProxy } from "./outbound-proxy.js";
@@ -59,6 +59,9 @@ class CombinedRegistry extends Registry {
   }
 }
 
+/** Event jobs one process runs at once (each posts up to DIRECT_POSTS_MAX deliveries itself). */
+const EVENTS_CONCURRENCY = 4;
+
 /** Starts the bot with a loaded config, all of its role in this process; used by `npm start` and by the end-to-end tests. */
 export async function startBot(config: Config, logger: Logger = createLogger(config.logLevel), options: StartOptions = {}): Promise<RunningBot> {
   useOutboundProxy(config.proxy);
@@ -96,6 +99,16 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
     const me = await mattermost.getMe().catch((error: Error) => {
       throw new Error(`cannot sign in to Mattermost at ${config.mattermost.url} with MATTERMOST_BOT_TOKEN: ${error.message}`);
     });
+    const delivery: DeliveryDeps = {
+      db,
+      mattermost,
+      botUserId: me.id,
+      allowPrivateProjectsInPublicChannels: config.allowPrivateProjectsInPublicChannels,
+      logger,
+      metrics,
+    };
+    // One deliverer for both workers: events for a few places are posted by the events worker itself.
+    const deliver = createDeliverer(delivery);
     workers.push(
       startEventsWorker({
         db,
@@ -107,6 +120,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         prefix: config.queuePrefix,
         deliveries: queues.deliveries,
         logger,
+        concurrency: EVENTS_CONCURRENCY,
+        direct: { deliver, mattermost, inFlight: EVENTS_CONCURRENCY * DIRECT_POSTS_MAX },
         people: {
           profiles,
           queue: personalQueue,
@@ -114,12 +129,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         },
       }),
       startDeliveryWorker({
-        db,
-        mattermost,
-        botUserId: me.id,
-        allowPrivateProjectsInPublicChannels: config.allowPrivateProjectsInPublicChannels,
-        logger,
-        metrics,
+        ...delivery,
+        deliver,
         connection: workerRedis,
         prefix: config.queuePrefix,
         concurrency: config.deliveryConcurrency,

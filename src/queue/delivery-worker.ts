@@ -73,7 +73,10 @@ const UNPACED_POSTS_PER_SECOND = 1_000_000;
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-export function createDeliverer(deps: DeliveryDeps) {
+/** Posts one delivery under its job id; returns the post id, or undefined when the post must not be made. */
+export type Deliverer = (jobId: string, job: DeliveryJobData) => Promise<string | undefined>;
+
+export function createDeliverer(deps: DeliveryDeps): Deliverer {
   const now = deps.now ?? Date.now;
   const claimTimeoutMs = deps.rootClaimTimeoutMs ?? ROOT_CLAIM_TIMEOUT_MS;
   const channels = new Map<string, { info: ChannelInfo; at: number }>();
@@ -163,8 +166,7 @@ export function createDeliverer(deps: DeliveryDeps) {
     }
   }
 
-  /** Posts one delivery; returns the post id, or undefined when the post must not be made. */
-  return async function deliver(jobId: string, job: DeliveryJobData): Promise<string | undefined> {
+  return async function deliver(jobId, job) {
     const channelId = job.channelId ?? (job.userId ? await directChannel(job.userId) : undefined);
     if (!channelId) throw new UnrecoverableError("delivery job names neither a channel nor a user");
     const data: Targeted = { ...job, channelId };
@@ -218,9 +220,10 @@ export function createDeliverer(deps: DeliveryDeps) {
 }
 
 export function startDeliveryWorker(
-  deps: DeliveryDeps & { connection: Redis; prefix: string; concurrency?: number; postsPerSecond?: number },
+  deps: DeliveryDeps & { connection: Redis; prefix: string; concurrency?: number; postsPerSecond?: number; deliver?: Deliverer },
 ): Worker<DeliveryJobData> {
-  const deliver = createDeliverer(deps);
+  // Shared with the events worker when it posts small events itself: one cache of channels and DM channels.
+  const deliver = deps.deliver ?? createDeliverer(deps);
   const concurrency = deps.concurrency ?? 8;
   let pausedUntil = 0;
   const worker: Worker<DeliveryJobData> = new Worker<DeliveryJobData>(

@@ -2,12 +2,17 @@
 // one delivery job per (event, channel) and per (event, person) whose id derives from what happened,
 // so a retried event job, a second bot process or the same event through another hook adds nothing
 // new. Direct messages for people with a digest are held for it instead (src/queue/personal.ts).
+// An event for a handful of places is posted here at once, under the same delivery ids, which
+// spares each post a second trip through the queue; whatever does not post at the first try (and a
+// wide fan-out) goes to the deliveries queue, whose retries, backoff and pacing take it from there.
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { isKnownKind, notificationsFor, PayloadError, type EventKind, type PayloadOf } from "../../handlers/index.js";
 import type { ActionButtons } from "../actions/buttons.js";
 import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
+import type { MattermostApi } from "../mattermost/client.js";
+import { pauseForBudget } from "../mattermost/rate-budget.js";
 import type { PostContent } from "../notification.js";
 import type { Profiles } from "../people/profiles.js";
 import type { RecipientAccess } from "../people/recipient-access.js";
@@ -18,6 +23,7 @@ import { linkNotifications } from "../routing/thread-links.js";
 import type { Db } from "../store/db.js";
 import { findSubscriptionsForPaths } from "../store/subscriptions.js";
 import { DEDUPE_TTL_MS, EVENTS_QUEUE, deliveryJobId, type DeliveryJobData, type EventJobData } from "./jobs.js";
+import type { Deliverer } from "./delivery-worker.js";
 import { holdForDigest, type DigestWindows, type PersonalQueue } from "./personal.js";
 import { backoffStrategy, type DeliveryQueue } from "./queues.js";
 
@@ -118,7 +124,42 @@ export async function planDeliveries(
   return { kind, known, deliveries, held };
 }
 
-export function startEventsWorker(deps: PlanDeps & { connection: Redis; prefix: string; deliveries: DeliveryQueue; logger: Logger; concurrency?: number }): Worker<EventJobData> {
+/** Posting an event's deliveries from the events worker, when there are few of them. */
+export interface DirectPosting {
+  /** The delivery worker's own deliverer (same records, same checks at delivery time). */
+  deliver: Deliverer;
+  /** Whose rate-limit budget says whether Mattermost has room for these posts now. */
+  mattermost: Pick<MattermostApi, "rateBudget">;
+  /** Posts in flight at once across the events worker (its concurrency times `max`), for the budget. */
+  inFlight: number;
+  /** At most this many deliveries per event are posted directly (default DIRECT_POSTS_MAX). */
+  max?: number;
+}
+
+/** Most events reach one to a few channels and people; a wider fan-out is the deliveries queue's work. */
+export const DIRECT_POSTS_MAX = 4;
+
+/**
+ * Posts the deliveries of a first attempt directly and returns those left for the queue: all of them
+ * for a retried or recovered event job (a queued copy of one may be running), a wide fan-out, or while
+ * Mattermost's bucket is low; and each that did not post, whatever the reason, to be retried there.
+ */
+async function postDirectly(job: Job<EventJobData>, deliveries: PlannedDelivery[], direct: DirectPosting, log: Logger): Promise<PlannedDelivery[]> {
+  if (deliveries.length > (direct.max ?? DIRECT_POSTS_MAX) || job.attemptsMade > 0 || job.stalledCounter > 0) return deliveries;
+  const budget = direct.mattermost.rateBudget();
+  if (budget && pauseForBudget(budget, direct.inFlight) > 0) return deliveries;
+  const results = await Promise.allSettled(deliveries.map((d) => direct.deliver(d.id, d.data)));
+  const left = deliveries.filter((_, i) => results[i]!.status === "rejected");
+  if (left.length > 0) {
+    const reasons = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
+    log.debug({ left: left.length, err: reasons[0] }, "posting directly failed; the deliveries queue retries");
+  }
+  return left;
+}
+
+export function startEventsWorker(
+  deps: PlanDeps & { connection: Redis; prefix: string; deliveries: DeliveryQueue; logger: Logger; concurrency?: number; direct?: DirectPosting },
+): Worker<EventJobData> {
   const worker = new Worker<EventJobData>(
     EVENTS_QUEUE,
     async (job: Job<EventJobData>) => {
@@ -137,9 +178,10 @@ export function startEventsWorker(deps: PlanDeps & { connection: Redis; prefix: 
         log.info("event of an unknown kind dropped");
         return { posts: 0 };
       }
-      if (plan.deliveries.length > 0) {
+      const queued = deps.direct && plan.deliveries.length > 0 ? await postDirectly(job, plan.deliveries, deps.direct, log) : plan.deliveries;
+      if (queued.length > 0) {
         await deps.deliveries.addBulk(
-          plan.deliveries.map((d) => ({
+          queued.map((d) => ({
             name: "post",
             data: d.data,
             opts: { jobId: d.id, deduplication: { id: d.id, ttl: DEDUPE_TTL_MS } },

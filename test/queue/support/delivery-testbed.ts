@@ -7,7 +7,7 @@ import { createLogger } from "../../../src/logger.js";
 import { createMattermostClient, type MattermostApi } from "../../../src/mattermost/client.js";
 import { createMetrics, type Metrics } from "../../../src/metrics.js";
 import { waitReady, workerConnection } from "../../../src/queue/connection.js";
-import { startDeliveryWorker } from "../../../src/queue/delivery-worker.js";
+import { createDeliverer, startDeliveryWorker, type Deliverer } from "../../../src/queue/delivery-worker.js";
 import type { DeliveryJobData } from "../../../src/queue/jobs.js";
 import { openQueues, type DeliveryQueue, type EventQueue } from "../../../src/queue/queues.js";
 import { createTestDatabase, type TestDatabase } from "../../support/db.js";
@@ -23,7 +23,11 @@ export interface DeliveryTestbed {
   events: EventQueue;
   mattermost: MattermostApi;
   metrics: Metrics;
+  /** The worker's deliverer, to share with an events worker that posts directly. */
+  deliver: Deliverer;
   worker: Worker<DeliveryJobData>;
+  /** The worker's Redis connection (an events worker may share it). */
+  consumer: Redis;
   close(): Promise<void>;
 }
 
@@ -49,12 +53,11 @@ export async function startDeliveryTestbed(options: DeliveryTestbedOptions): Pro
   const { deliveries, events } = openQueues(producer, prefix, { retryBaseMs: options.retryBaseMs });
   const mattermost = createMattermostClient(sim.url, sim.botToken);
   const metrics = createMetrics();
+  const delivery = { db: t.db, mattermost, botUserId: sim.bot.id, logger: options.logger ?? createLogger("silent"), metrics };
+  const deliver = createDeliverer(delivery);
   const worker = startDeliveryWorker({
-    db: t.db,
-    mattermost,
-    botUserId: sim.bot.id,
-    logger: options.logger ?? createLogger("silent"),
-    metrics,
+    ...delivery,
+    deliver,
     connection: consumer,
     prefix,
     concurrency: options.concurrency,
@@ -69,7 +72,9 @@ export async function startDeliveryTestbed(options: DeliveryTestbedOptions): Pro
     events,
     mattermost,
     metrics,
+    deliver,
     worker,
+    consumer,
     async close() {
       await worker.close();
       await Promise.all([deliveries.close(), events.close()]);
