@@ -11,7 +11,7 @@ import { pauseForBudget } from "../mattermost/rate-budget.js";
 import type { Metrics } from "../metrics.js";
 import { MATTERMOST_MAX_POST_CHARS, type PostContent, type ThreadUpdate } from "../notification.js";
 import type { Db } from "../store/db.js";
-import { findDelivery, markDeliveryDone, markDeliveryStarted } from "../store/deliveries.js";
+import { markDeliveryDone, markDeliveryStarted, startDelivery } from "../store/deliveries.js";
 import { applyThreadUpdate, initialRootState, renderRoot, sameDisplay, type RootState } from "../routing/thread-state.js";
 import { claimThreadRoot, completeThreadRoot, findRootState, forgetThreadRoot, replaceRootState } from "../store/thread-roots.js";
 import { DELIVERIES_QUEUE, type DeliveryJobData } from "./jobs.js";
@@ -171,7 +171,9 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     if (!channelId) throw new UnrecoverableError("delivery job names neither a channel nor a user");
     const data: Targeted = { ...job, channelId };
     if (!(await mayPost(jobId, data))) return undefined;
-    const previous = await findDelivery(deps.db, jobId);
+    const previous = await startDelivery(deps.db, jobId, data.channelId, now());
+    // A first attempt was recorded as started just now; an earlier attempt's record is renewed before sending.
+    let recorded = previous === undefined;
     for (let restart = 0; ; restart++) {
       const place = data.threadKey ? await threadPlace(jobId, data, data.threadKey) : undefined;
       const rootId = place && "rootId" in place ? place.rootId : undefined;
@@ -184,7 +186,8 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
         postId = recent.find((p) => p.props?.[DELIVERY_PROP] === jobId)?.id;
       }
       if (!postId) {
-        await markDeliveryStarted(deps.db, jobId, data.channelId, now());
+        if (!recorded) await markDeliveryStarted(deps.db, jobId, data.channelId, now());
+        recorded = true;
         const content: PostContent = root && data.threadUpdate ? renderRoot(root.root) : data.post;
         try {
           const created = await deps.mattermost.createPost({

@@ -30,12 +30,13 @@ export async function claimThreadRoot(db: Db, channelId: string, threadKey: stri
       .where("thread_key", "=", threadKey)
       .executeTakeFirst();
     if (!row) {
-      await db
+      const inserted = await db
         .insertInto("thread_roots")
         .values({ channel_id: channelId, thread_key: threadKey, post_id: UNPOSTED, created_at: new Date(claim.at).toISOString(), root_state: claim.state })
         .onConflict((oc) => oc.columns(["channel_id", "thread_key"]).doNothing())
-        .execute();
-      continue; // read back who won
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0) > 0) return { kind: "root" };
+      continue; // another delivery claimed it first: read back what it holds
     }
     if (row.post_id !== UNPOSTED) return { kind: "reply", rootId: row.post_id };
     if (row.root_state === claim.state) return { kind: "root" };
