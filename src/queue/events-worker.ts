@@ -2,16 +2,16 @@
 // one delivery job per (event, channel) and per (event, person) whose id derives from what happened,
 // so a retried event job, a second bot process or the same event through another hook adds nothing
 // new. Direct messages for people with a digest are held for it instead (src/queue/personal.ts).
-// An event for a handful of places is posted here at once, under the same delivery ids, which
-// spares each post a second trip through the queue; whatever does not post at the first try (and a
-// wide fan-out) goes to the deliveries queue, whose retries, backoff and pacing take it from there.
+// The events worker then posts them itself, a few at a time, under the same delivery ids, which spares
+// each post a second trip through the queue; whatever does not post at the first try goes to the
+// deliveries queue, whose retries, backoff and pacing take it from there.
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { isKnownKind, notificationsFor, PayloadError, type EventKind, type PayloadOf } from "../../handlers/index.js";
 import type { ActionButtons } from "../actions/buttons.js";
 import type { Locale } from "../config.js";
 import type { Logger } from "../logger.js";
-import type { MattermostApi } from "../mattermost/client.js";
+import { MattermostError, type MattermostApi } from "../mattermost/client.js";
 import { pauseForBudget } from "../mattermost/rate-budget.js";
 import type { PostContent } from "../notification.js";
 import type { Profiles } from "../people/profiles.js";
@@ -124,36 +124,64 @@ export async function planDeliveries(
   return { kind, known, deliveries, held };
 }
 
-/** Posting an event's deliveries from the events worker, when there are few of them. */
+/** Posting an event's deliveries from the events worker itself. */
 export interface DirectPosting {
   /** The delivery worker's own deliverer (same records, same checks at delivery time). */
   deliver: Deliverer;
   /** Whose rate-limit budget says whether Mattermost has room for these posts now. */
   mattermost: Pick<MattermostApi, "rateBudget">;
-  /** Posts in flight at once across the events worker (its concurrency times `max`), for the budget. */
+  /** Posts in flight at once across the events worker (its concurrency times `atOnce`), for the budget. */
   inFlight: number;
-  /** At most this many deliveries per event are posted directly (default DIRECT_POSTS_MAX). */
-  max?: number;
+  /** Posts one event job has in flight at once (default DIRECT_POSTS_AT_ONCE). */
+  atOnce?: number;
 }
 
-/** Most events reach one to a few channels and people; a wider fan-out is the deliveries queue's work. */
-export const DIRECT_POSTS_MAX = 4;
+/** Enough to keep a fan-out to many channels busy without one event crowding Mattermost. */
+export const DIRECT_POSTS_AT_ONCE = 8;
+
+/** Mattermost-wide trouble, as opposed to one channel's: the rest of the event waits in the queue. */
+const STOPS_DIRECT_POSTING: ReadonlySet<string> = new Set(["rate_limited", "server", "network"]);
 
 /**
- * Posts the deliveries of a first attempt directly and returns those left for the queue: all of them
- * for a retried or recovered event job (a queued copy of one may be running), a wide fan-out, or while
- * Mattermost's bucket is low; and each that did not post, whatever the reason, to be retried there.
+ * Posts the deliveries of a first attempt directly, a few at a time, and returns those left for the
+ * queue: all of them for a retried or recovered event job (a queued copy of one may be running); the
+ * rest once Mattermost's bucket runs low, Mattermost fails or the worker is closing; and each that did
+ * not post, to be retried there.
  */
-async function postDirectly(job: Job<EventJobData>, deliveries: PlannedDelivery[], direct: DirectPosting, log: Logger): Promise<PlannedDelivery[]> {
-  if (deliveries.length > (direct.max ?? DIRECT_POSTS_MAX) || job.attemptsMade > 0 || job.stalledCounter > 0) return deliveries;
-  const budget = direct.mattermost.rateBudget();
-  if (budget && pauseForBudget(budget, direct.inFlight) > 0) return deliveries;
-  const results = await Promise.allSettled(deliveries.map((d) => direct.deliver(d.id, d.data)));
-  const left = deliveries.filter((_, i) => results[i]!.status === "rejected");
-  if (left.length > 0) {
-    const reasons = results.flatMap((r) => (r.status === "rejected" ? [(r.reason as Error).message] : []));
-    log.debug({ left: left.length, err: reasons[0] }, "posting directly failed; the deliveries queue retries");
-  }
+async function postDirectly(
+  job: Job<EventJobData>,
+  deliveries: PlannedDelivery[],
+  direct: DirectPosting,
+  closing: () => boolean,
+  log: Logger,
+): Promise<PlannedDelivery[]> {
+  if (job.attemptsMade > 0 || job.stalledCounter > 0) return deliveries;
+  const left: PlannedDelivery[] = [];
+  let next = 0;
+  let stopped = false;
+  let firstError: string | undefined;
+  const roomNow = () => {
+    const budget = direct.mattermost.rateBudget();
+    return !budget || pauseForBudget(budget, direct.inFlight) === 0;
+  };
+  const lane = async () => {
+    while (next < deliveries.length) {
+      const delivery = deliveries[next++]!;
+      if (stopped || closing() || !roomNow()) {
+        left.push(delivery);
+        continue;
+      }
+      try {
+        await direct.deliver(delivery.id, delivery.data);
+      } catch (error) {
+        firstError ??= (error as Error).message;
+        if (error instanceof MattermostError && STOPS_DIRECT_POSTING.has(error.kind)) stopped = true;
+        left.push(delivery);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(direct.atOnce ?? DIRECT_POSTS_AT_ONCE, deliveries.length) }, lane));
+  if (left.length > 0) log.debug({ left: left.length, err: firstError }, "deliveries left to the deliveries queue");
   return left;
 }
 
@@ -178,7 +206,8 @@ export function startEventsWorker(
         log.info("event of an unknown kind dropped");
         return { posts: 0 };
       }
-      const queued = deps.direct && plan.deliveries.length > 0 ? await postDirectly(job, plan.deliveries, deps.direct, log) : plan.deliveries;
+      const closing = () => worker.closing !== undefined;
+      const queued = deps.direct && plan.deliveries.length > 0 ? await postDirectly(job, plan.deliveries, deps.direct, closing, log) : plan.deliveries;
       if (queued.length > 0) {
         await deps.deliveries.addBulk(
           queued.map((d) => ({

@@ -1,6 +1,7 @@
-// The events worker posts an event for a few places itself, under the delivery ids the deliveries
-// queue would use, and hands that queue whatever it should not or could not post: a wide fan-out, a
-// post Mattermost refused, everything while Mattermost's bucket is low. Each post is made once.
+// The events worker posts an event's deliveries itself, a few at a time, under the delivery ids the
+// deliveries queue would use, and hands that queue whatever it should not or could not post: a post
+// Mattermost refused, the rest once Mattermost fails, everything while Mattermost's bucket is low.
+// Each post is made once.
 import type { Worker } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
@@ -19,7 +20,8 @@ afterEach(async () => {
 });
 
 /** A delivery testbed plus an events worker posting directly with the delivery worker's deliverer. */
-async function world(name: string, rateLimit?: SimRateLimit): Promise<DeliveryTestbed & { eventsWorker: Worker<EventJobData> }> {
+async function world(name: string, options: { rateLimit?: SimRateLimit; atOnce?: number } = {}): Promise<DeliveryTestbed & { eventsWorker: Worker<EventJobData> }> {
+  const { rateLimit, atOnce } = options;
   const bed = await startDeliveryTestbed({ name, retryBaseMs: 50, rateLimit });
   const eventsWorker = startEventsWorker({
     db: bed.t.db,
@@ -29,7 +31,7 @@ async function world(name: string, rateLimit?: SimRateLimit): Promise<DeliveryTe
     prefix: bed.prefix,
     deliveries: bed.deliveries,
     logger: createLogger("silent"),
-    direct: { deliver: bed.deliver, mattermost: bed.mattermost, inFlight: 4 },
+    direct: { deliver: bed.deliver, mattermost: bed.mattermost, inFlight: 4, atOnce },
   });
   cleanups.push(async () => {
     await eventsWorker.close();
@@ -72,12 +74,22 @@ describe("events worker posting directly", () => {
     expect(bed.sim.violations).toEqual([]);
   });
 
-  it("leaves a wide fan-out to the deliveries queue", async () => {
-    const bed = await world("direct-wide");
-    const channels = await subscribedChannels(bed, 6);
+  it("posts a fan-out to many channels itself, without delivery jobs", async () => {
+    const bed = await world("direct-wide", { atOnce: 3 });
+    const channels = await subscribedChannels(bed, 12);
     await sendPush(bed, "wh-direct-wide");
     await waitFor(everyPosted(bed, channels), 15_000, "the push posted in every channel");
-    expect(await deliveryJobs(bed)).toBe(6);
+    expect(await deliveryJobs(bed)).toBe(0);
+  });
+
+  it("leaves the rest of a fan-out to the deliveries queue once Mattermost fails", async () => {
+    const bed = await world("direct-outage", { atOnce: 1 });
+    const channels = await subscribedChannels(bed, 5);
+    bed.sim.failNext({ method: "POST", path: /^\/api\/v4\/posts$/, status: 503 });
+    await sendPush(bed, "wh-direct-outage");
+    await waitFor(everyPosted(bed, channels), 15_000, "the push posted in every channel");
+    // One at a time: the first post failed, so none was posted directly and all five were queued.
+    expect(await deliveryJobs(bed)).toBe(5);
   });
 
   it("hands a post Mattermost did not take to the deliveries queue, which posts it once", async () => {
@@ -93,7 +105,7 @@ describe("events worker posting directly", () => {
   });
 
   it("queues everything while Mattermost's rate-limit bucket is low", async () => {
-    const bed = await world("direct-budget", { perSecond: 2, burst: 4 });
+    const bed = await world("direct-budget", { rateLimit: { perSecond: 2, burst: 4 } });
     const channels = await subscribedChannels(bed, 1);
     // Two answers leave two of four tokens: less than the events worker's posts in flight would need.
     await bed.mattermost.getMe();
