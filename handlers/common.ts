@@ -3,7 +3,7 @@ import type { Locale } from "../src/config.js";
 import { t } from "../src/i18n/index.js";
 import type { MessageAttachment, PostContent } from "../src/notification.js";
 import { fitPost } from "../src/text/fit-post.js";
-import { escapeBlock, escapeInline, exceedsExcerpt, link, linkMarkdown, markdownToPlain, MAX_URL_CHARS, plain, safeUrl } from "../src/text/markdown.js";
+import { escapeInline, excerptOf, link, linkMarkdown, markdownToPlain, MAX_URL_CHARS, plain, safeUrl } from "../src/text/markdown.js";
 import { trimTrailingSlashes } from "../src/text/slashes.js";
 
 /** A payload of a known kind that lacks what its handler needs; retrying cannot help. */
@@ -157,8 +157,8 @@ export interface PostParts {
 /** A user text (description, comment) as an excerpt, with a "Read more" link when it was cut. */
 export function excerpt(locale: Locale, body: string | null | undefined, url: string | null | undefined): string | undefined {
   if (!body) return undefined;
-  const text = escapeBlock(body);
-  return exceedsExcerpt(body) ? `${text} ${linkMarkdown(t(locale, "common.read_more"), url)}` : text;
+  const { text, cut } = excerptOf(body);
+  return cut ? `${text} ${linkMarkdown(t(locale, "common.read_more"), url)}` : text;
 }
 
 export function buildPost(parts: PostParts): PostContent {

@@ -84,13 +84,17 @@ export function escapeInline(s: unknown, maxChars = INLINE_MAX_CHARS): string {
   return escapeLine(truncate(flat, maxChars));
 }
 
-/** The lines of a user text as an excerpt shows them: no indentation, no blank-line runs. */
-function blockLines(s: unknown): string[] {
+/**
+ * The lines of a user text as an excerpt shows them: no indentation, no blank-line runs. Reading stops
+ * at the first line past `maxLines` (whatever follows cannot change the excerpt, only that it is cut).
+ */
+function blockLines(s: unknown, maxLines: number): string[] {
   const kept: string[] = [];
   for (const raw of clean(s).replace(/\r\n?|[\u2028\u2029\u0085]/g, "\n").split("\n")) {
     const line = raw.replace(/[^\S\n]+/g, " ").trim();
     if (line === "" && (kept.length === 0 || kept[kept.length - 1] === "")) continue;
     kept.push(line);
+    if (line !== "" && kept.length > maxLines) break;
   }
   while (kept.length > 0 && kept[kept.length - 1] === "") kept.pop();
   return kept;
@@ -99,20 +103,22 @@ function blockLines(s: unknown): string[] {
 /**
  * A user text (comment, description, commit message) as a block of Markdown lines: indentation and
  * blank-line runs removed (no code blocks or huge gaps), at most `maxChars` characters and 12 lines,
- * each line escaped like {@link escapeInline}. Ends with "…" when it was cut.
+ * each line escaped like {@link escapeInline}; `cut` says whether text was left out (the text then
+ * ends with "…", and a post should link to the rest).
  */
-export function escapeBlock(s: unknown, maxChars = EXCERPT_MAX_CHARS): string {
-  const lines = blockLines(s);
-  let text = lines.slice(0, EXCERPT_MAX_LINES).join("\n");
+export function excerptOf(s: unknown, maxChars = EXCERPT_MAX_CHARS): { text: string; cut: boolean } {
+  const lines = blockLines(s, EXCERPT_MAX_LINES);
+  const joined = lines.slice(0, EXCERPT_MAX_LINES).join("\n");
+  const moreLines = lines.length > EXCERPT_MAX_LINES;
+  let text = joined;
   if (text.length > maxChars) text = truncate(text, maxChars);
-  else if (lines.length > EXCERPT_MAX_LINES) text = truncate(text + ELLIPSIS, maxChars);
-  return text.split("\n").map(escapeLine).join("\n");
+  else if (moreLines) text = truncate(text + ELLIPSIS, maxChars);
+  return { text: text.split("\n").map(escapeLine).join("\n"), cut: moreLines || joined.length > maxChars };
 }
 
-/** Whether {@link escapeBlock} cuts this text (so the post should link to the rest). */
-export function exceedsExcerpt(s: unknown, maxChars = EXCERPT_MAX_CHARS): boolean {
-  const lines = blockLines(s);
-  return lines.length > EXCERPT_MAX_LINES || lines.join("\n").length > maxChars;
+/** {@link excerptOf}'s text alone. */
+export function escapeBlock(s: unknown, maxChars = EXCERPT_MAX_CHARS): string {
+  return excerptOf(s, maxChars).text;
 }
 
 /**

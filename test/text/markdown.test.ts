@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   escapeBlock,
   escapeInline,
-  exceedsExcerpt,
+  excerptOf,
   link,
   linkMarkdown,
   markdownToPlain,
@@ -93,9 +93,9 @@ describe("escapeBlock", () => {
     const tall = escapeBlock(Array.from({ length: 30 }, (_, i) => `line ${i}`).join("\n"));
     expect(tall.split("\n")).toHaveLength(12);
     expect(tall.endsWith("line 11…")).toBe(true);
-    expect(exceedsExcerpt("word ".repeat(200))).toBe(true);
-    expect(exceedsExcerpt(Array.from({ length: 30 }, () => "x").join("\n"))).toBe(true);
-    expect(exceedsExcerpt("short")).toBe(false);
+    expect(excerptOf("word ".repeat(200)).cut).toBe(true);
+    expect(excerptOf(Array.from({ length: 30 }, () => "x").join("\n")).cut).toBe(true);
+    expect(excerptOf("short")).toEqual({ text: "short", cut: false });
   });
 
   it("gives an empty string for nothing", () => {
@@ -195,12 +195,22 @@ describe("escaping properties", () => {
   });
 });
 
-describe("exceedsExcerpt", () => {
-  it("agrees with escapeBlock on whether the text was cut", () => {
+describe("excerptOf", () => {
+  it("says it cut the text exactly when the excerpt ends with an ellipsis", () => {
     fc.assert(
       fc.property(fc.array(fc.constantFrom("a", "word word", "", "\n", "x".repeat(120)), { maxLength: 40 }), (parts) => {
         const s = parts.join("\n");
-        expect(exceedsExcerpt(s)).toBe(escapeBlock(s).endsWith("…"));
+        expect(excerptOf(s).cut).toBe(excerptOf(s).text.endsWith("…"));
+      }),
+    );
+  });
+
+  it("gives the same excerpt whatever follows the thirteenth line", () => {
+    const lines = fc.array(fc.constantFrom("a", "word  word", "", "  indented", "x".repeat(60)), { maxLength: 30 });
+    fc.assert(
+      fc.property(lines, lines, (head, tail) => {
+        const first = [...head, ...Array.from({ length: 13 }, (_, i) => `line ${i}`)].join("\n");
+        expect(excerptOf(`${first}\n${tail.join("\n")}`)).toEqual(excerptOf(first));
       }),
     );
   });
