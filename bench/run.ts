@@ -4,7 +4,7 @@
 //   --quick    short runs (3 s, 500 events, 5,000 webhooks, 2,000 against the floor) to check the harness
 //   --only=    run some phases (ingress, latency, memory, throughput: the compiled bot against bench/floor.ts;
 //              fanout, routing, commands, rss: the other targets, on the compiled bot or the store)
-//   --diagnose also measure intermediate ingress baselines (body read, parse, BullMQ add)
+//   --diagnose also measure the ingress baseline that reads the body as a web stream
 //   --profile  bot children run with --cpu-prof; profiles land in bench/results/profiles/
 //   --compiled run the bot (and baselines) as an esbuild bundle under plain node, not under tsx
 //   --node-flags="--max-old-space-size=128 ..."  extra node flags for the bot processes

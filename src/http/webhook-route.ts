@@ -1,5 +1,6 @@
 // POST /webhooks/gitlab (SPEC.md): verify, size-check, parse, name the delivery, enqueue, answer 202.
 // No Mattermost or GitLab call here: the only write is to Redis, or to the database spool when Redis does not answer.
+import { Buffer, isUtf8 } from "node:buffer";
 import { Hono, type Context } from "hono";
 import type { Redis } from "ioredis";
 import { eventKindOf, isKnownKind, notificationsFor } from "../../handlers/index.js";
@@ -35,7 +36,16 @@ const ENQUEUE_TIMEOUT_MS = 900;
 /** GitLab gives up on a hook after 10 s by default (up to 60 s when raised); a trickled body is cut off. */
 const REQUEST_TIMEOUT_MS = 30_000;
 
-const decoder = new TextDecoder("utf-8", { fatal: true });
+/** The body as text and its JSON value; undefined when it is not UTF-8 (isUtf8 costs less than a fatal TextDecoder) or not JSON. */
+function parsedBody(bytes: Uint8Array): { text: string; payload: unknown } | undefined {
+  if (!isUtf8(bytes)) return undefined;
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  try {
+    return { text, payload: JSON.parse(text) };
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The project or group paths an event speaks for: those of its notifications (each handler knows
@@ -85,23 +95,18 @@ export function webhookRoutes(deps: WebhookDeps): Hono<{ Variables: BodyVariable
     const reject = (status: 400 | 401 | 413 | 503, reason: string, error: string) => refuse(c, status, reason, error);
     const bytes = c.get("body");
     const derived = c.get("secretIndex") === undefined;
+    const eventHeader = c.req.header("x-gitlab-event");
 
-    let text: string;
-    let payload: unknown;
-    try {
-      text = decoder.decode(bytes);
-      payload = JSON.parse(text);
-    } catch {
-      return derived ? refuseToken(c, "token_scope") : reject(400, "malformed", "body is not valid JSON");
-    }
+    const parsed = parsedBody(bytes);
+    if (!parsed) return derived ? refuseToken(c, "token_scope") : reject(400, "malformed", "body is not valid JSON");
+    const { text, payload } = parsed;
     if (payload === null || typeof payload !== "object" || Array.isArray(payload)) {
       return derived ? refuseToken(c, "token_scope") : reject(400, "malformed", "body must be a JSON object");
     }
-    if (derived && !derivedTokenCovers(c.req.header("x-gitlab-token") ?? "", secrets, scopePathsOf(payload, c.req.header("x-gitlab-event")))) {
+    if (derived && !derivedTokenCovers(c.req.header("x-gitlab-token") ?? "", secrets, scopePathsOf(payload, eventHeader))) {
       return refuseToken(c, "token_scope");
     }
 
-    const eventHeader = c.req.header("x-gitlab-event");
     const id = deliveryIdFor(c.req.header("idempotency-key"), bytes);
     const kind = eventKindOf(payload, eventHeader);
     if (!kind || !isKnownKind(kind)) {

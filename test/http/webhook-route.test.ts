@@ -7,7 +7,7 @@ import { webhookTokenFor } from "../../src/http/webhook-tokens.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/metrics.js";
 import { producerConnection, waitReady } from "../../src/queue/connection.js";
-import { EVENTS_QUEUE, type EventJobData } from "../../src/queue/jobs.js";
+import { deliveryIdFor, EVENTS_QUEUE, type EventJobData } from "../../src/queue/jobs.js";
 import { openQueues, type EventQueue } from "../../src/queue/queues.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { fixture, fixtureText } from "../support/fixtures.js";
@@ -193,6 +193,14 @@ describe("POST /webhooks/gitlab while Redis is out", () => {
   });
 });
 
+describe("deliveryIdFor", () => {
+  it("names a delivery as earlier releases did, so keys kept in Redis and rows in the spool still match", () => {
+    expect(deliveryIdFor("abc", "")).toBe("wh-09309b29285f2554ee45a02d29fa5de0303c8a12");
+    expect(deliveryIdFor(undefined, '{"a":1}')).toBe("wh-c1a7c00f19a60ca9b4853cbbfad702360631e07b");
+    expect(deliveryIdFor(undefined, new TextEncoder().encode('{"a":1}'))).toBe("wh-c1a7c00f19a60ca9b4853cbbfad702360631e07b");
+  });
+});
+
 describe("POST /webhooks/gitlab served by Node", () => {
   it("reads the body from Node's request with the same limits", async () => {
     const { serve } = await import("@hono/node-server");
@@ -224,6 +232,30 @@ describe("POST /webhooks/gitlab served by Node", () => {
       });
       expect((await send(chunked)).status).toBe(413);
       expect((await send("{broken")).status).toBe(400);
+
+      // A body in many pieces is put back together byte for byte (a multi-byte character split between two).
+      const text = fixtureText("merge_request.json").replace('"title":"', '"title":"Ünïcödé ✓ ');
+      const bytes = new TextEncoder().encode(text);
+      const pieces = new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let at = 0; at < bytes.length; at += 333) controller.enqueue(bytes.slice(at, at + 333));
+          controller.close();
+        },
+      });
+      const multi = await send(pieces, { "Idempotency-Key": "node-2" });
+      expect(multi.status).toBe(202);
+      expect((await events.getJob(((await multi.json()) as { id: string }).id))?.data.body).toBe(text);
+
+      // A client that goes away in the middle of its body leaves nothing queued, and the next is served.
+      const { port } = new URL(base);
+      const socket = net.connect(Number(port), "127.0.0.1");
+      await new Promise((r) => socket.once("connect", r));
+      await new Promise((r) =>
+        socket.write(`POST /webhooks/gitlab HTTP/1.1\r\nHost: x\r\nX-Gitlab-Token: ${SECRET}\r\nIdempotency-Key: node-cut\r\nContent-Length: 5000\r\n\r\n{"object_kind":`, r),
+      );
+      socket.destroy();
+      expect((await send(fixtureText("merge_request.json"), { "Idempotency-Key": "node-3" })).status).toBe(202);
+      expect(await events.getJobCounts("wait")).toEqual({ wait: 3 });
     } finally {
       server.close();
       await events.close();

@@ -2,6 +2,7 @@
 // context (`c.get("body")`) for the handler. As Hono's `bodyLimit`, but the body is read straight
 // from Node's request where there is one: building the web Request stream for it costs more than
 // the rest of the webhook route (see bench/).
+import type { IncomingMessage } from "node:http";
 import type { HttpBindings } from "@hono/node-server";
 import type { Context, MiddlewareHandler } from "hono";
 
@@ -28,16 +29,46 @@ async function collectLimited(chunks: AsyncIterable<Uint8Array>, maxBytes: numbe
     }
     parts.push(chunk);
   }
-  if (parts.length === 1) return parts[0]!;
-  return Buffer.concat(parts, size);
+  return concatenated(parts, size);
+}
+
+function concatenated(parts: Uint8Array[], size: number): Uint8Array {
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
+}
+
+/**
+ * From Node's request through its events: an async iterator over it costs more per request than the
+ * rest of the read. The rest of a body over the limit is drained unread.
+ */
+function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array | "too_large"> {
+  return new Promise((resolve, reject) => {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > maxBytes) {
+        finish();
+        incoming.resume();
+        resolve("too_large");
+        return;
+      }
+      parts.push(chunk);
+    };
+    const onEnd = () => (finish(), resolve(concatenated(parts, size)));
+    const onError = (error: Error) => (finish(), reject(error));
+    const onClose = () => (incoming.readableEnded ? onEnd() : (finish(), reject(new Error("the request was closed before its body ended"))));
+    const finish = () => {
+      incoming.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose);
+    };
+    if (incoming.readableEnded) return resolve(new Uint8Array());
+    incoming.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose);
+  });
 }
 
 /** Under @hono/node-server, from Node's request; elsewhere (tests with app.request()) from the web Request. */
 function readLimited(request: Request, env: unknown, maxBytes: number): Promise<Uint8Array | "too_large"> {
   const incoming = (env as Partial<HttpBindings> | undefined)?.incoming;
-  if (incoming && typeof incoming.on === "function") {
-    return collectLimited(incoming, maxBytes, () => incoming.resume());
-  }
+  if (incoming && typeof incoming.on === "function") return readIncoming(incoming, maxBytes);
   if (!request.body) return Promise.resolve(new Uint8Array());
   const reader = request.body.getReader();
   const iterate = async function* () {

@@ -24,23 +24,36 @@ export interface TokenAuthOptions {
  * lengths never differ and the comparison never stops early; every candidate is compared.
  */
 export function matchingSecret(presented: string | undefined | null, accepted: readonly string[]): number {
-  if (presented === undefined || presented === null) return -1;
-  const given = createHash("sha256").update(presented).digest();
-  let found = -1;
-  accepted.forEach((secret, index) => {
-    const expected = createHash("sha256").update(secret).digest();
-    if (timingSafeEqual(given, expected) && found === -1) found = index;
-  });
-  return found;
+  return secretMatcher(accepted)(presented);
+}
+
+const sha256 = (text: string): Buffer => createHash("sha256").update(text).digest();
+
+/**
+ * matchingSecret with the accepted secrets hashed once, for a check made on every request: only the
+ * presented secret is hashed each time.
+ */
+export function secretMatcher(accepted: readonly string[]): (presented: string | undefined | null) => number {
+  const expected = accepted.map(sha256);
+  return (presented) => {
+    if (presented === undefined || presented === null) return -1;
+    const given = sha256(presented);
+    let found = -1;
+    expected.forEach((digest, index) => {
+      if (timingSafeEqual(given, digest) && found === -1) found = index;
+    });
+    return found;
+  };
 }
 
 export function tokenAuth(options: TokenAuthOptions): MiddlewareHandler<{ Variables: TokenVariables }> {
   const secrets = [...options.secrets];
   if (secrets.length === 0 || secrets.some((s) => s.length === 0)) throw new TypeError("tokenAuth: needs at least one secret, and no empty one");
   const { token, onRefused, defer } = options;
+  const matching = secretMatcher(secrets);
   return async (c, next) => {
     const presented = token(c);
-    const index = matchingSecret(presented, secrets);
+    const index = matching(presented);
     if (index >= 0) c.set("secretIndex", index);
     else if (presented && defer?.(presented)) c.set("secretIndex", undefined);
     else return onRefused(c);
