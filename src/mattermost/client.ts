@@ -90,7 +90,7 @@ interface RawResponse<T> {
   headers: Map<string, string>;
   data: T;
 }
-type RawFetch = <T>(url: string, options: { method: string; body?: string; ignoreStatus: true }) => Promise<RawResponse<T>>;
+type RawFetch = <T>(url: string, options: { method: string; body?: string; ignoreStatus: true; signal: AbortSignal }) => Promise<RawResponse<T>>;
 
 /** An answer from Mattermost, whichever way it was sent: status, Retry-After, and the body as Client4 reads it. */
 interface Answer<T> {
@@ -128,21 +128,28 @@ function errorMessage(data: unknown): string {
   return typeof data === "string" ? data.slice(0, 200) : "";
 }
 
-export function createMattermostClient(url: string, token: string): MattermostApi {
+/**
+ * How long a call may wait for Mattermost. A wedged server (or proxy) must not hold a delivery for
+ * undici's default five minutes: the delivery is retried, and finds its post if it was made after all.
+ */
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+export function createMattermostClient(url: string, token: string, options: { timeoutMs?: number } = {}): MattermostApi {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const client = new Client4();
   client.setUrl(url);
   client.setToken(token);
   client.setUserAgent("gitlab-mattermost-bot");
   const raw = (client as unknown as { doFetchWithResponse: RawFetch }).doFetchWithResponse;
   const viaClient4: Send = async <T>(method: string, route: string, body: string | undefined) => {
-    const result = await raw<T>(route, { method, body, ignoreStatus: true });
+    const result = await raw<T>(route, { method, body, ignoreStatus: true, signal: AbortSignal.timeout(timeoutMs) });
     const headers = result.response.headers;
     return { status: result.response.status, retryAfter: headers.get("retry-after") ?? undefined, rateBudget: readRateBudget((name) => headers.get(name) ?? undefined), data: result.data };
   };
   // The headers Client4 would send (no Accept-Encoding: these answers are a few hundred bytes).
   const { headers: client4Headers } = client.getOptions({ method: "post", body: "{}" }) as { headers: Record<string, string> };
   const viaPool: Send = async <T>(method: "GET" | "POST" | "PUT", route: string, body: string | undefined) => {
-    const answer = await sendJson(method, route, client4Headers, body ?? "");
+    const answer = await sendJson(method, route, client4Headers, body ?? "", timeoutMs);
     return { status: answer.status, retryAfter: answer.retryAfter, rateBudget: answer.rateBudget, data: readAsClient4(answer) as T };
   };
 

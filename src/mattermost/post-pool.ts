@@ -38,10 +38,18 @@ function headerText(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(", ") : value;
 }
 
-/** Sends a JSON body to a Mattermost URL; throws only when no answer arrived (network errors). */
-export async function sendJson(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body: string): Promise<PlainAnswer> {
+/** Sends a JSON body to a Mattermost URL; throws only when no answer arrived in `timeoutMs` (network errors). */
+export async function sendJson(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<PlainAnswer> {
   const target = new URL(url);
-  const answer = await dispatcherFor(target.origin).request({ origin: target.origin, path: `${target.pathname}${target.search}`, method, headers, body });
+  const answer = await dispatcherFor(target.origin).request({
+    origin: target.origin,
+    path: `${target.pathname}${target.search}`,
+    method,
+    headers,
+    body,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
   const text = await answer.body.text();
   return {
     status: answer.statusCode,

@@ -118,3 +118,17 @@ describe("failures, classified as Client4's path classifies them", () => {
     expect((await mattermost.createPost({ channel_id: town.id, message: "back" })).id).toMatch(/^[a-z0-9]{26}$/);
   });
 });
+
+describe("a Mattermost that takes requests in and never answers", () => {
+  it("gives up on each call after the timeout, on both paths, as a network failure", async () => {
+    const impatient = createMattermostClient(sim.url, sim.botToken, { timeoutMs: 300 });
+    sim.setHanging(true);
+    try {
+      expect(await failureOf(impatient.createPost({ channel_id: town.id, message: "stuck" }))).toMatchObject({ kind: "network" });
+      expect(await failureOf(impatient.getChannel(town.id))).toMatchObject({ kind: "network" });
+    } finally {
+      sim.setHanging(false);
+    }
+    expect((await impatient.createPost({ channel_id: town.id, message: "answered again" })).id).toMatch(/^[a-z0-9]{26}$/);
+  });
+});

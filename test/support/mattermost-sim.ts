@@ -61,6 +61,8 @@ export interface MattermostSim {
   /** Forgets every failure still queued by failNext (an outage of unknown length ends). */
   clearFailures(): void;
   setDown(down: boolean): void;
+  /** A wedged server: requests are taken in and never answered, until this is set back. */
+  setHanging(hanging: boolean): void;
   /** Converts a channel between public and private, as a channel admin can at any time. */
   setChannelType(channelId: string, type: "O" | "P"): void;
   /** Deletes a post (and its replies, as Mattermost does), as a person may in the web app. */
@@ -218,6 +220,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
   let pendingPostIds = new Map<string, { postId: string; expiresAt: number }>();
   let failures: Failure[] = [];
   let down = false;
+  let hanging = false;
   const sockets = new Set<Socket>();
   const violations: string[] = [];
   const commandHooks = new Map<string, { used: number }>();
@@ -990,6 +993,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
         req.socket.destroy();
         return;
       }
+      if (hanging) return;
       try {
         handle(req, res, Buffer.concat(chunks).toString("utf8"));
       } catch (error) {
@@ -1125,6 +1129,9 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
       down = value;
       if (value) for (const socket of sockets) socket.destroy();
     },
+    setHanging(value) {
+      hanging = value;
+    },
     setChannelType(channelId, type) {
       const channel = channels.get(channelId);
       if (!channel || (channel.type !== "O" && channel.type !== "P")) throw new Error(`mattermost-sim: no public or private channel ${channelId}`);
@@ -1145,6 +1152,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
       pendingPostIds = new Map();
       failures = [];
       down = false;
+      hanging = false;
       requests.length = 0;
       violations.length = 0;
       for (const channel of channels.values()) {
