@@ -1,5 +1,27 @@
 // The last finished pipeline per project and ref, so a success right after a failure reads as "fixed".
+import { reusedQuery } from "./compiled.js";
 import type { Db } from "./db.js";
+
+type RefParams = { project: string; ref: string };
+
+const selectRefStatus = reusedQuery((db, p: RefParams) =>
+  db.selectFrom("ref_statuses").selectAll().where("project_path", "=", p.project).where("ref", "=", p.ref),
+);
+
+const insertFirstRefStatus = reusedQuery((db, p: RefParams & { status: string; pipelineId: number }) =>
+  db
+    .insertInto("ref_statuses")
+    .values({ project_path: p.project, ref: p.ref, status: p.status, pipeline_id: p.pipelineId, previous_status: null })
+    .onConflict((oc) => oc.columns(["project_path", "ref"]).doNothing()),
+);
+
+const updateRefStatus = reusedQuery((db, p: RefParams & { status: string; pipelineId: number; previousStatus: string }) =>
+  db
+    .updateTable("ref_statuses")
+    .set({ status: p.status, pipeline_id: p.pipelineId, previous_status: p.previousStatus })
+    .where("project_path", "=", p.project)
+    .where("ref", "=", p.ref),
+);
 
 /**
  * Records a finished pipeline and returns the status of the ref before it (undefined when unknown).
@@ -7,27 +29,18 @@ import type { Db } from "./db.js";
  * went from failed to success is a new status); a pipeline older than the one recorded changes nothing.
  */
 export async function recordRefStatus(db: Db, projectPath: string, ref: string, pipelineId: number, status: string): Promise<string | undefined> {
-  const project = projectPath.toLowerCase();
+  const place = { project: projectPath.toLowerCase(), ref };
   return db.transaction().execute(async (trx) => {
-    const row = await trx.selectFrom("ref_statuses").selectAll().where("project_path", "=", project).where("ref", "=", ref).executeTakeFirst();
+    const row = await selectRefStatus.first(db, place, trx);
     if (!row) {
-      await trx
-        .insertInto("ref_statuses")
-        .values({ project_path: project, ref, status, pipeline_id: pipelineId, previous_status: null })
-        .onConflict((oc) => oc.columns(["project_path", "ref"]).doNothing())
-        .execute();
+      await insertFirstRefStatus.run(db, { ...place, status, pipelineId }, trx);
       return undefined;
     }
     const recorded = Number(row.pipeline_id);
     // The same pipeline with the same status again: a retried event job, give the first answer.
     if (recorded === pipelineId && row.status === status) return row.previous_status ?? undefined;
     if (recorded > pipelineId) return undefined;
-    await trx
-      .updateTable("ref_statuses")
-      .set({ status, pipeline_id: pipelineId, previous_status: row.status })
-      .where("project_path", "=", project)
-      .where("ref", "=", ref)
-      .execute();
+    await updateRefStatus.run(db, { ...place, status, pipelineId, previousStatus: row.status }, trx);
     return row.status;
   });
 }

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { reusedQuery } from "./compiled.js";
 import type { Db } from "./db.js";
 import type { SubscriptionsTable } from "./schema.js";
 
@@ -67,8 +68,12 @@ export async function deleteSubscription(db: Db, channelId: string, path: string
   return Number(result.numDeletedRows) > 0;
 }
 
+const selectSubscriptionsForPaths = reusedQuery((db, p: { paths: string[] }) =>
+  db.selectFrom("subscriptions").selectAll().where("path", "in", p.paths),
+);
+
 /** Subscriptions on any of the given (normalised) paths, through the path index. */
 export async function findSubscriptionsForPaths(db: Db, paths: string[]): Promise<Subscription[]> {
   if (paths.length === 0) return [];
-  return db.selectFrom("subscriptions").selectAll().where("path", "in", paths).execute();
+  return (await selectSubscriptionsForPaths.run(db, { paths })).rows;
 }

@@ -1,4 +1,5 @@
 // Linked accounts: who a Mattermost user is on GitLab. Tokens arrive and leave encrypted (src/crypto.ts).
+import { reusedQuery } from "./compiled.js";
 import type { Db } from "./db.js";
 import type { UserLinksTable } from "./schema.js";
 
@@ -107,22 +108,27 @@ export async function findUserLink(db: Db, mattermostUserId: string): Promise<Us
   return row ? fromRow(row) : undefined;
 }
 
+const selectLinksByUsernames = reusedQuery((db, p: { usernames: string[] }) =>
+  db
+    .selectFrom("user_links")
+    .selectAll()
+    .where((eb) => eb(eb.fn("lower", ["gitlab_username"]), "in", p.usernames)),
+);
+
 /** Links of the given GitLab usernames (case-insensitive); unknown names are left out. */
 export async function findUserLinksByUsernames(db: Db, usernames: readonly string[]): Promise<UserLink[]> {
   if (usernames.length === 0) return [];
   const wanted = [...new Set(usernames.map((u) => u.toLowerCase()))];
-  const rows = await db
-    .selectFrom("user_links")
-    .selectAll()
-    .where((eb) => eb(eb.fn("lower", ["gitlab_username"]), "in", wanted))
-    .execute();
-  return rows.map(fromRow);
+  return (await selectLinksByUsernames.run(db, { usernames: wanted })).rows.map(fromRow);
 }
+
+const selectLinksByGitlabIds = reusedQuery((db, p: { ids: number[] }) =>
+  db.selectFrom("user_links").selectAll().where("gitlab_user_id", "in", p.ids),
+);
 
 export async function findUserLinksByGitlabIds(db: Db, ids: readonly number[]): Promise<UserLink[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom("user_links").selectAll().where("gitlab_user_id", "in", [...new Set(ids)]).execute();
-  return rows.map(fromRow);
+  return (await selectLinksByGitlabIds.run(db, { ids: [...new Set(ids)] })).rows.map(fromRow);
 }
 
 export async function listUserLinks(db: Db): Promise<UserLink[]> {

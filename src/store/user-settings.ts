@@ -1,4 +1,5 @@
 // Personal settings (`/gitlab settings`); a user who never changed anything has the defaults.
+import { reusedQuery } from "./compiled.js";
 import type { Db } from "./db.js";
 
 export type Digest = "off" | "15m" | "1h" | "1d";
@@ -48,11 +49,15 @@ export async function getUserSettings(db: Db, mattermostUserId: string): Promise
   return row ? fromRow(row) : { ...DEFAULT_SETTINGS };
 }
 
+const selectSettingsOf = reusedQuery((db, p: { ids: string[] }) =>
+  db.selectFrom("user_settings").selectAll().where("mattermost_user_id", "in", p.ids),
+);
+
 /** Settings of several users at once (defaults for those who have none). */
 export async function getUserSettingsMany(db: Db, ids: readonly string[]): Promise<Map<string, UserSettings>> {
   const result = new Map<string, UserSettings>();
   if (ids.length === 0) return result;
-  const rows = await db.selectFrom("user_settings").selectAll().where("mattermost_user_id", "in", [...new Set(ids)]).execute();
+  const { rows } = await selectSettingsOf.run(db, { ids: [...new Set(ids)] });
   for (const id of ids) result.set(id, { ...DEFAULT_SETTINGS });
   for (const r of rows) result.set(r.mattermost_user_id, fromRow(r));
   return result;
