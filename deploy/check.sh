@@ -96,7 +96,7 @@ fi
 # complaint that the ExecStart program is missing (no node at that path here) alone is tolerated.
 unit=deploy/gitlab-mattermost-bot.service
 missing=()
-for directive in 'User=gitlab-mm' 'Group=gitlab-mm' 'EnvironmentFile=' 'ExecStart=/usr/bin/node dist/src/main.js' 'Restart=on-failure' \
+for directive in 'User=gitlab-mm' 'Group=gitlab-mm' 'EnvironmentFile=' 'ExecStart=/usr/bin/node --max-semi-space-size=2 dist/src/main.js' 'Restart=on-failure' \
   'NoNewPrivileges=yes' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=yes' 'ReadWritePaths=/var/lib/gitlab-mattermost-bot'; do
   grep -q "^$directive" "$unit" || missing+=("$directive")
 done

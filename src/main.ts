@@ -1,9 +1,8 @@
 // Wiring and lifecycle: config, store, queues, workers, HTTP server, graceful shutdown. In role all
-// (the default) the workers run in a child process of their own, so webhook answers get a core that
-// posting to Mattermost does not take.
-import { fork, type ChildProcess } from "node:child_process";
-import { setPriority } from "node:os";
-import { serve, type ServerType } from "@hono/node-server";
+// (the default) the workers run in a worker thread of their own at the lowest CPU priority
+// (src/worker-side.ts), so webhook answers get a core that posting to Mattermost does not take.
+import { Worker as WorkerThread } from "node:worker_threads";
+import type { ServerType } from "@hono/node-server";
 import type { Worker } from "bullmq";
 import { AggregatorRegistry, Registry } from "prom-client";
 import { actionButtonsOf } from "./actions/buttons.js";
@@ -25,9 +24,10 @@ import { startSpoolReplayer } from "./queue/spool-replayer.js";
 import { createSubscriberAccess } from "./routing/subscriber-access.js";
 import { isMain } from "./is-main.js";
 import { createRecipientAccess } from "./people/recipient-access.js";
-import { createApp, createMetricsApp } from "./server.js";
+import { applyHeapSettings } from "./heap-settings.js";
 import { migrateToLatest, openDatabase } from "./store/db.js";
 import { pruneDeliveries } from "./store/deliveries.js";
+import type { FromWorkerSide, MetricsJson, ToWorkerSide } from "./worker-side.js";
 
 export interface RunningBot {
   port: number;
@@ -37,15 +37,12 @@ export interface RunningBot {
   stop(): Promise<void>;
 }
 
-/** Metrics as `Registry.getMetricsAsJSON()` gives them (what AggregatorRegistry.aggregate takes). */
-type MetricsJson = Awaited<ReturnType<Registry["getMetricsAsJSON"]>>;
-
 export interface StartOptions {
-  /** Metrics of another process (the worker process of role all) that /metrics shows summed with this one's. */
+  /** Metrics of the worker thread of role all, which /metrics shows summed with this side's. */
   otherMetrics?: () => Promise<MetricsJson>;
 }
 
-/** A registry whose text is this process's metrics summed with another process's. */
+/** A registry whose text is this side's metrics summed with the worker thread's. */
 class CombinedRegistry extends Registry {
   constructor(
     private readonly own: Registry,
@@ -161,6 +158,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let server: ServerType | undefined;
   let port = config.port;
   if (config.role !== "worker") {
+    // Loaded here, so the worker side of role all does not hold the routes in its heap.
+    const [{ createApp }, { serve }] = await Promise.all([import("./server.js"), import("@hono/node-server")]);
     const app = createApp({ config, logger, metrics, db, redis: producer, queues: { ...queues, personal: personalQueue }, mattermost, gitlab, people });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
@@ -177,6 +176,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let metricsServer: ServerType | undefined;
   let metricsPort: number | undefined;
   if (config.metricsPort !== undefined) {
+    const [{ createMetricsApp }, { serve }] = await Promise.all([import("./server.js"), import("@hono/node-server")]);
     const metricsApp = createMetricsApp({ config, metrics, queues: { ...queues, personal: personalQueue } });
     await new Promise<void>((resolve) => {
       metricsServer = serve({ fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host }, (info) => {
@@ -213,41 +213,39 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   };
 }
 
-/** Passed to the worker process that role all starts: it reports to its parent instead of serving /metrics itself. */
-const SPAWNED_WORKER_ARG = "--spawned-worker";
-/** nice(1) of the worker process: the lowest CPU priority, as a background job's (the HTTP side keeps its own). */
-const WORKER_NICENESS = 19;
-
-type ParentMessage = { type: "metrics"; id: number };
-type WorkerMessage = { type: "ready" } | { type: "metrics"; id: number; metrics: MetricsJson };
+/**
+ * Young generation of the worker thread, in MB (V8 splits it into three parts of a semi-space's
+ * size). V8's default lets it grow to 48 MB, which stays committed though mostly garbage; small, it
+ * costs more, shorter scavenges, which the thread at nice 19 can afford.
+ */
+const WORKER_YOUNG_GENERATION_MB = 6;
 
 /**
- * Role all: the workers in a child process (this script with --role=worker), the HTTP side here.
- * The worker process starts first (it migrates the database, signs in to Mattermost), so a start-up
- * failure there stops everything with its own message. Should it end later, this process stops too
- * and exits 1: the supervisor (systemd, Docker, Kubernetes) restarts both, rather than a web process
- * taking webhooks that nothing posts.
+ * Role all: the workers in a worker thread (src/worker-side.ts), the HTTP side here; one Node.js
+ * runtime instead of two. The worker thread starts first (it migrates the database, signs in to
+ * Mattermost), so a start-up failure there stops everything with its own message. Should it end
+ * later, this side stops too and exits 1: the supervisor (systemd, Docker, Kubernetes) restarts the
+ * bot, rather than leaving an HTTP side taking webhooks that nothing posts.
  */
-async function startWithWorkerProcess(config: Config, logger: Logger): Promise<{ stop(): Promise<void>; failed: Promise<number> }> {
-  const script = process.argv[1]!;
-  const worker: ChildProcess = fork(script, ["--role=worker", SPAWNED_WORKER_ARG], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
-  const exited = new Promise<number>((resolve) => worker.once("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0))));
-  try {
-    // When the cores are busy, answering webhooks goes first: GitLab gives up on a hook after 10 s
-    // (and disables it after repeated failures), while queued events only wait a little longer.
-    setPriority(worker.pid!, WORKER_NICENESS);
-  } catch (error) {
-    logger.warn({ err: (error as Error).message }, "worker process priority not lowered");
-  }
+async function startWithWorkerThread(config: Config, logger: Logger): Promise<{ stop(): Promise<void>; failed: Promise<number> }> {
+  const worker = new WorkerThread(new URL("./worker-side.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  let startFailure: string | undefined;
+  worker.on("error", (error) => logger.error({ err: error.message }, "the worker thread threw"));
+  const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
   const ready = await Promise.race([
-    new Promise<true>((resolve) => worker.on("message", (m: WorkerMessage) => m.type === "ready" && resolve(true))),
+    new Promise<true>((resolve) =>
+      worker.on("message", (m: FromWorkerSide) => {
+        if (m.type === "ready") resolve(true);
+        else if (m.type === "failed") startFailure = m.message;
+      }),
+    ),
     exited,
   ]);
-  if (ready !== true) return { stop: async () => {}, failed: Promise.resolve(ready || 1) };
+  if (ready !== true) throw new Error(startFailure ?? `the worker thread ended with ${ready} while starting`);
 
   let asked = 0;
   const pending = new Map<number, (metrics: MetricsJson) => void>();
-  worker.on("message", (m: WorkerMessage) => {
+  worker.on("message", (m: FromWorkerSide) => {
     if (m.type === "metrics") pending.get(m.id)?.(m.metrics);
   });
   const workerMetrics = () =>
@@ -255,21 +253,21 @@ async function startWithWorkerProcess(config: Config, logger: Logger): Promise<{
       const id = ++asked;
       const timer = setTimeout(() => (pending.delete(id), resolve([])), 1000);
       pending.set(id, (metrics) => (clearTimeout(timer), pending.delete(id), resolve(metrics)));
-      worker.send({ type: "metrics", id } satisfies ParentMessage);
+      worker.postMessage({ type: "metrics", id } satisfies ToWorkerSide);
     });
 
   let bot: RunningBot;
   try {
     bot = await startBot({ ...config, role: "web" }, logger, { otherMetrics: workerMetrics });
   } catch (error) {
-    worker.kill("SIGTERM");
+    worker.postMessage({ type: "stop" } satisfies ToWorkerSide);
     await exited;
     throw error;
   }
   let stopping = false;
   const failed = exited.then((code) => {
     if (stopping) return new Promise<number>(() => {});
-    logger.fatal({ code }, "the worker process ended; stopping");
+    logger.fatal({ code }, "the worker thread ended; stopping");
     return bot.stop().then(
       () => 1,
       () => 1,
@@ -281,7 +279,7 @@ async function startWithWorkerProcess(config: Config, logger: Logger): Promise<{
       stopping = true;
       // The HTTP side first (no new webhooks), then the workers finish or hand back their jobs.
       const web = bot.stop();
-      worker.kill("SIGTERM");
+      worker.postMessage({ type: "stop" } satisfies ToWorkerSide);
       await Promise.all([web, exited]);
     },
   };
@@ -301,25 +299,16 @@ async function main(): Promise<void> {
   }
   const roleArg = process.argv.find((a) => a.startsWith("--role="))?.split("=")[1] ?? process.argv[process.argv.indexOf("--role") + 1];
   if (roleArg === "web" || roleArg === "worker" || roleArg === "all") config.role = roleArg;
-  const spawned = process.argv.includes(SPAWNED_WORKER_ARG) && process.send !== undefined;
-  // The parent serves /metrics with this process's figures in them.
-  if (spawned) config.metricsPort = undefined;
   const logger = createLogger(config.logLevel);
-  let bot: { stop(): Promise<void>; failed?: Promise<number> };
+  applyHeapSettings();
+  let bot: { stop(): Promise<void> };
   try {
     if (config.role === "all") {
-      const split = await startWithWorkerProcess(config, logger);
+      const split = await startWithWorkerThread(config, logger);
       split.failed.then((code) => process.exit(code), () => process.exit(1));
       bot = split;
     } else {
-      const running = await startBot(config, logger);
-      if (spawned) {
-        process.on("message", (m: ParentMessage) => {
-          if (m.type === "metrics") void running.metrics.registry.getMetricsAsJSON().then((metrics) => process.send?.({ type: "metrics", id: m.id, metrics } satisfies WorkerMessage));
-        });
-        process.send!({ type: "ready" } satisfies WorkerMessage);
-      }
-      bot = running;
+      bot = await startBot(config, logger);
     }
   } catch (error) {
     logger.fatal({ err: (error as Error).message }, "start-up failed");
@@ -340,8 +329,6 @@ async function main(): Promise<void> {
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));
-  // A worker process whose parent is gone (killed outright) stops rather than runs on unsupervised.
-  if (spawned) process.once("disconnect", () => shutdown("parent gone"));
 }
 
 if (isMain(import.meta.url)) await main();

@@ -102,11 +102,21 @@ async function startFloor(ctx: BenchContext, sim: MattermostSim, channel: SimCha
   };
 }
 
-/** The compiled bot as `npm start` runs it: built by tsc, then `node dist/src/main.js` with its settings in the environment. */
-export async function startCompiledBot(ctx: BenchContext, env: Record<string, string>): Promise<Target> {
+/** The node flags `npm start` gives the bot: package.json's "start" ends `node <flags> dist/src/main.js`. */
+function startScriptNodeFlags(): string[] {
+  const start = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { scripts: { start: string } }).scripts.start;
+  const node = start.lastIndexOf("node ");
+  const main = start.indexOf("dist/src/main.js", node);
+  if (node < 0 || main < 0) throw new Error(`package.json "start" does not end with node ... dist/src/main.js: ${start}`);
+  return start.slice(node + "node ".length, main).split(" ").filter(Boolean);
+}
+
+/** The compiled bot as `npm start` runs it: built by tsc, then `node <the start script's flags> dist/src/main.js` with its settings in the environment. */
+export async function startCompiledBot(ctx: BenchContext, env: Record<string, string>): Promise<Target & { nodeFlags: string[] }> {
   const port = await freePort();
   const log = openSync(join(ctx.dir, "throughput-bot.log"), "a");
-  const child = spawn(process.execPath, [...ctx.nodeFlags, join(root, "dist/src/main.js")], {
+  const nodeFlags = [...startScriptNodeFlags(), ...ctx.nodeFlags];
+  const child = spawn(process.execPath, [...nodeFlags, join(root, "dist/src/main.js")], {
     // A directory without a .env: only these settings count.
     cwd: ctx.dir,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env, PORT: String(port), HOST: "127.0.0.1" },
@@ -123,6 +133,7 @@ export async function startCompiledBot(ctx: BenchContext, env: Record<string, st
   }
   return {
     url,
+    nodeFlags,
     pids: () => processTree(child.pid!),
     async stop() {
       child.kill("SIGTERM");
