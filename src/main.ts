@@ -228,7 +228,15 @@ const WORKER_YOUNG_GENERATION_MB = 6;
  * bot, rather than leaving an HTTP side taking webhooks that nothing posts.
  */
 async function startWithWorkerThread(config: Config, logger: Logger): Promise<{ stop(): Promise<void>; failed: Promise<number> }> {
-  const worker = new WorkerThread(new URL("./worker-side.js", import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
+  const resourceLimits = { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB };
+  // Run from source (npm run start:dev, tests), the thread loads the TypeScript entry through tsx's
+  // loader, which Node 20 does not pass on to worker threads by itself.
+  const worker = import.meta.url.endsWith(".ts")
+    ? new WorkerThread(
+        `import(${JSON.stringify(import.meta.resolve("tsx/esm/api"))}).then((tsx) => (tsx.register(), import(${JSON.stringify(new URL("./worker-side.ts", import.meta.url).href)})))`,
+        { eval: true, resourceLimits },
+      )
+    : new WorkerThread(new URL("./worker-side.js", import.meta.url), { resourceLimits });
   let startFailure: string | undefined;
   worker.on("error", (error) => logger.error({ err: error.message }, "the worker thread threw"));
   const exited = new Promise<number>((resolve) => worker.once("exit", resolve));
