@@ -1,8 +1,8 @@
 // What a bot child needs: its settings, and a channel subscribed through the real slash command route.
 import { migrateToLatest, openDatabase } from "../../src/store/db.js";
 import { upsertSubscription } from "../../src/store/subscriptions.js";
-import type { MattermostSim, SimChannel } from "../../test/support/mattermost-sim.js";
-import { redisUrl } from "../../test/support/redis.js";
+import { startMattermostSim, type MattermostSim, type SimChannel, type SimRateLimit } from "../../test/support/mattermost-sim.js";
+import { dropPrefix, redisUrl, uniquePrefix } from "../../test/support/redis.js";
 
 export const SECRET = "bench-webhook-secret";
 export const COMMAND_TOKEN = "bench-command-token";
@@ -17,6 +17,29 @@ export function botEnv(o: { prefix: string; dir: string; mattermostUrl: string; 
     QUEUE_PREFIX: o.prefix,
     DATABASE_URL: `sqlite:${o.dir}/bot.sqlite`,
     LOG_LEVEL: "warn",
+  };
+}
+
+/**
+ * What one bench bot runs against: a Mattermost simulator, a fresh Redis prefix, its settings with a
+ * SQLite file of its own (`<dir>/<name>.sqlite`); `close()` stops the simulator and drops the prefix.
+ */
+export async function benchStage(
+  dir: string,
+  name: string,
+  rateLimit?: SimRateLimit,
+): Promise<{ sim: MattermostSim; prefix: string; env: Record<string, string> & { DATABASE_URL: string }; close(): Promise<void> }> {
+  const sim = await startMattermostSim({ rateLimit });
+  const prefix = uniquePrefix(`bench-${name}`);
+  const env = { ...botEnv({ prefix, dir, mattermostUrl: sim.url, botToken: sim.botToken }), DATABASE_URL: `sqlite:${dir}/${name}.sqlite` };
+  return {
+    sim,
+    prefix,
+    env,
+    async close() {
+      await sim.close();
+      await dropPrefix(prefix);
+    },
   };
 }
 

@@ -1,9 +1,7 @@
 // 7. Local slash commands: `/gitlab help`, `/gitlab subscriptions list` and `/gitlab settings` (the
 // bot answers them from its database, without GitLab) sent to the compiled bot as `npm start` runs
 // it, at an even rate (open loop, answer times from the scheduled send): p99 against the target.
-import { startMattermostSim } from "../../test/support/mattermost-sim.js";
-import { dropPrefix, uniquePrefix } from "../../test/support/redis.js";
-import { botEnv, COMMAND_TOKEN, subscribedChannel } from "../lib/bot-setup.js";
+import { benchStage, COMMAND_TOKEN, subscribedChannel } from "../lib/bot-setup.js";
 import type { BenchContext, Figure } from "../lib/context.js";
 import { paced } from "../lib/paced.js";
 import { PROJECT_PATH } from "../lib/payload.js";
@@ -17,11 +15,9 @@ const TEXTS = ["help", "subscriptions list", "settings"];
 export async function commandsPhase(ctx: BenchContext): Promise<{ figures: Figure[]; detail: Record<string, unknown> }> {
   const seconds = ctx.quick ? 5 : 30;
   buildBot(ctx);
-  const sim = await startMattermostSim();
-  const prefix = uniquePrefix("bench-commands");
+  const stage = await benchStage(ctx.dir, "commands");
+  const { sim, env } = stage;
   try {
-    const env = botEnv({ prefix, dir: ctx.dir, mattermostUrl: sim.url, botToken: sim.botToken });
-    env.DATABASE_URL = `sqlite:${ctx.dir}/commands.sqlite`;
     const channel = await subscribedChannel(sim, env.DATABASE_URL, PROJECT_PATH, "merges");
     const person = sim.addUser({ username: "benchperson" });
     sim.addMember(channel.id, person.id, { admin: true });
@@ -82,7 +78,6 @@ export async function commandsPhase(ctx: BenchContext): Promise<{ figures: Figur
       await bot.stop();
     }
   } finally {
-    await sim.close();
-    await dropPrefix(prefix);
+    await stage.close();
   }
 }

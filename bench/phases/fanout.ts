@@ -2,11 +2,10 @@
 // compiled bot as `npm start` runs it, until every channel has its post. Twice: against a simulator
 // without a rate limit (target: all posted within 2 s), and with Mattermost's rate limit on (10/s,
 // burst 100): how many 429s the bot drew, and whether every channel still got its post exactly once.
-import { startMattermostSim, type MattermostSim, type SimRateLimit } from "../../test/support/mattermost-sim.js";
-import { dropPrefix, uniquePrefix } from "../../test/support/redis.js";
+import type { SimRateLimit } from "../../test/support/mattermost-sim.js";
 import { migrateToLatest, openDatabase } from "../../src/store/db.js";
 import { upsertSubscription } from "../../src/store/subscriptions.js";
-import { botEnv, webhookHeaders } from "../lib/bot-setup.js";
+import { benchStage, webhookHeaders } from "../lib/bot-setup.js";
 import type { BenchContext, Figure } from "../lib/context.js";
 import { distinctMergeRequests, MR_EVENT_HEADER, PROJECT_PATH } from "../lib/payload.js";
 import { round } from "../lib/stats.js";
@@ -33,10 +32,8 @@ interface FanOutRun {
 }
 
 async function fanOut(ctx: BenchContext, channels: number, rateLimit: SimRateLimit | undefined, waitMs: number): Promise<FanOutRun> {
-  const sim: MattermostSim = await startMattermostSim({ rateLimit });
-  const prefix = uniquePrefix("bench-fanout");
-  const env = botEnv({ prefix, dir: ctx.dir, mattermostUrl: sim.url, botToken: sim.botToken });
-  env.DATABASE_URL = `sqlite:${ctx.dir}/fanout-${rateLimit ? "limited" : "free"}.sqlite`;
+  const stage = await benchStage(ctx.dir, `fanout-${rateLimit ? "limited" : "free"}`, rateLimit);
+  const { sim, prefix, env } = stage;
   try {
     const team = sim.addTeam("fanout");
     const admin = sim.addUser({ username: "fanoutadmin", roles: "system_user system_admin" });
@@ -100,8 +97,7 @@ async function fanOut(ctx: BenchContext, channels: number, rateLimit: SimRateLim
       await bot.stop();
     }
   } finally {
-    await sim.close();
-    await dropPrefix(prefix);
+    await stage.close();
   }
 }
 

@@ -4,9 +4,7 @@
 // fast as they are acknowledged, with the default WEBHOOK_MAX_BYTES.
 import autocannon from "autocannon";
 import { readFileSync } from "node:fs";
-import { startMattermostSim } from "../../test/support/mattermost-sim.js";
-import { dropPrefix, uniquePrefix } from "../../test/support/redis.js";
-import { botEnv, subscribedChannel, webhookHeaders } from "../lib/bot-setup.js";
+import { benchStage, subscribedChannel, webhookHeaders } from "../lib/bot-setup.js";
 import type { BenchContext, Figure } from "../lib/context.js";
 import { distinctMergeRequests, MR_EVENT_HEADER, PROJECT_PATH } from "../lib/payload.js";
 import { mb, round } from "../lib/stats.js";
@@ -31,11 +29,9 @@ export async function rssPhase(ctx: BenchContext): Promise<{ figures: Figure[]; 
   const count = ctx.quick ? 5000 : 50_000;
   const drainMs = ctx.quick ? 60_000 : 10 * 60_000;
   buildBot(ctx);
-  const sim = await startMattermostSim();
-  const prefix = uniquePrefix("bench-rss");
+  const stage = await benchStage(ctx.dir, "rss");
+  const { sim, prefix, env } = stage;
   try {
-    const env = botEnv({ prefix, dir: ctx.dir, mattermostUrl: sim.url, botToken: sim.botToken });
-    env.DATABASE_URL = `sqlite:${ctx.dir}/rss.sqlite`;
     const channel = await subscribedChannel(sim, env.DATABASE_URL, PROJECT_PATH, "merges");
     const bot = await startCompiledBot(ctx, env);
     let sampling = true;
@@ -132,7 +128,6 @@ export async function rssPhase(ctx: BenchContext): Promise<{ figures: Figure[]; 
       await bot.stop();
     }
   } finally {
-    await sim.close();
-    await dropPrefix(prefix);
+    await stage.close();
   }
 }
