@@ -1,8 +1,9 @@
 // The queries the bot runs for every event, built and compiled by Kysely once per database and then run
 // with new values: building and compiling the same query again cost nearly as much CPU as SQLite spends
-// running it. Kysely runs a CompiledQuery as it is (`db.executeQuery`), so only its parameters change.
+// running it. Kysely runs a CompiledQuery as it is (`db.executeQuery`), so only its parameters change;
+// on SQLite, when the connection is free, the statement runs at once without Kysely's connection handling.
 import type { Compilable, CompiledQuery, QueryResult } from "kysely";
-import type { Db } from "./db.js";
+import { runOnIdleSqlite, type Db } from "./db.js";
 
 type Value = string | number | null;
 type Parameters = Record<string, Value | readonly Value[]>;
@@ -61,7 +62,10 @@ export function reusedQuery<P extends Parameters, O>(build: (db: Db, p: P) => Co
     return { ...template.compiled, parameters: template.slots.map((slot) => valueFor(slot, params)) };
   }
 
-  const run = async (db: Db, params: P, connection: Db = db) => connection.executeQuery(compiledFor(db, params));
+  const run = async (db: Db, params: P, connection: Db = db) => {
+    const query = compiledFor(db, params);
+    return (connection === db && runOnIdleSqlite(db, query)) || connection.executeQuery(query);
+  };
   return {
     run,
     first: async (db, params, connection) => (await run(db, params, connection)).rows[0],

@@ -15,6 +15,7 @@ import {
   type SqliteDatabase,
   type SqliteDialectConfig,
   type SqliteStatement,
+  type QueryResult,
 } from "kysely";
 import pg from "pg";
 import { migrationProvider } from "./migrations/index.js";
@@ -41,8 +42,10 @@ export function openDatabase(url: string): { db: Db; kind: DbKind } {
   sqlite.pragma(`synchronous = ${SQLITE_SYNCHRONOUS}`);
   // Several processes (server and CLI) may share the file: wait for a lock instead of failing.
   sqlite.pragma("busy_timeout = 5000");
-  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: reusingStatements(sqlite) }) });
-  sqliteDatabases.add(db);
+  const database = reusingStatements(sqlite);
+  const dialect = new ImmediateSqliteDialect({ database });
+  const db = new Kysely<Database>({ dialect });
+  sqliteDatabases.set(db, { database, dialect });
   return { db, kind: "sqlite" };
 }
 
@@ -72,7 +75,32 @@ export function reusingStatements(sqlite: SQLite.Database): SqliteDatabase {
 }
 
 const SQLITE_SYNCHRONOUS = "NORMAL";
-const sqliteDatabases = new WeakSet<Db>();
+
+interface SqliteHandle {
+  database: SqliteDatabase;
+  dialect: ImmediateSqliteDialect;
+}
+const sqliteDatabases = new WeakMap<Db, SqliteHandle>();
+
+/**
+ * Runs a compiled query on a SQLite database at once, as Kysely's own SQLite connection would, when
+ * nobody holds or waits for the connection; undefined otherwise (PostgreSQL, a transaction open or
+ * queued), and the caller goes through Kysely. SQLite answers synchronously, so nothing can come in
+ * between; Kysely's way costs more than the bot's small queries themselves (a lock, promises, a
+ * connection handed out and back). The database has no Kysely plugins whose results this would skip.
+ */
+export function runOnIdleSqlite<O>(db: Db, query: CompiledQuery<O>): QueryResult<O> | undefined {
+  const handle = sqliteDatabases.get(db);
+  if (!handle?.dialect.connectionIdle()) return undefined;
+  const statement = handle.database.prepare(query.sql);
+  if (statement.reader) return { rows: statement.all(query.parameters) as O[] };
+  const { changes, lastInsertRowid } = statement.run(query.parameters);
+  return {
+    numAffectedRows: changes === undefined || changes === null ? undefined : BigInt(changes),
+    insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
+    rows: [],
+  };
+}
 
 /**
  * Transactions take SQLite's write lock when they begin. Kysely's plain `begin` reads first and
@@ -82,16 +110,40 @@ const sqliteDatabases = new WeakSet<Db>();
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  #driver: ImmediateSqliteDriver | undefined;
   constructor(config: SqliteDialectConfig) {
     super(config);
     this.#config = config;
   }
   override createDriver(): Driver {
-    return new ImmediateSqliteDriver(this.#config);
+    this.#driver = new ImmediateSqliteDriver(this.#config);
+    return this.#driver;
+  }
+  /** Whether no query, transaction or held connection has the one connection or waits for it. */
+  connectionIdle(): boolean {
+    return this.#driver?.idle() ?? false;
   }
 }
 
 class ImmediateSqliteDriver extends SqliteDriver {
+  /** Those holding the connection or waiting for it. */
+  #claims = 0;
+  idle(): boolean {
+    return this.#claims === 0;
+  }
+  override async acquireConnection(): Promise<DatabaseConnection> {
+    this.#claims++;
+    try {
+      return await super.acquireConnection();
+    } catch (error) {
+      this.#claims--;
+      throw error;
+    }
+  }
+  override async releaseConnection(): Promise<void> {
+    this.#claims--;
+    await super.releaseConnection();
+  }
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
     await connection.executeQuery(CompiledQuery.raw("begin immediate"));
   }
