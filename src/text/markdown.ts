@@ -107,6 +107,25 @@ function blockLines(s: unknown, maxLines: number): string[] {
  * ends with "…", and a post should link to the rest).
  */
 export function excerptOf(s: unknown, maxChars = EXCERPT_MAX_CHARS): { text: string; cut: boolean } {
+  if (typeof s === "string" && s.length > EXCERPT_WINDOW_CHARS) {
+    // Most long texts fill an excerpt from their beginning: read only that, when that is sure to give
+    // the same excerpt. Without "<" or ">" in it, nothing in the window can be part of a tag or comment
+    // that ends past it, so what the window gives is the start of what the whole text gives; when that
+    // is already more than an excerpt shows, the excerpt is the same. Otherwise the whole text is read.
+    const window = s.slice(0, EXCERPT_WINDOW_CHARS);
+    if (!window.includes("<") && !window.includes(">")) {
+      const early = wholeExcerptOf(window, maxChars);
+      if (early.cut) return early;
+    }
+  }
+  return wholeExcerptOf(s, maxChars);
+}
+
+/** How much of a long text {@link excerptOf} reads first: four excerpts' worth. */
+const EXCERPT_WINDOW_CHARS = 4 * EXCERPT_MAX_CHARS;
+
+/** {@link excerptOf}, reading the whole text (up to READ_MAX_CHARS). */
+export function wholeExcerptOf(s: unknown, maxChars = EXCERPT_MAX_CHARS): { text: string; cut: boolean } {
   const lines = blockLines(s, EXCERPT_MAX_LINES);
   const joined = lines.slice(0, EXCERPT_MAX_LINES).join("\n");
   const moreLines = lines.length > EXCERPT_MAX_LINES;

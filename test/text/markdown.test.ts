@@ -13,6 +13,7 @@ import {
   shortSha,
   stripHtml,
   truncate,
+  wholeExcerptOf,
 } from "../../src/text/markdown.js";
 
 const Z = "\u200B";
@@ -96,6 +97,33 @@ describe("escapeBlock", () => {
     expect(excerptOf("word ".repeat(200)).cut).toBe(true);
     expect(excerptOf(Array.from({ length: 30 }, () => "x").join("\n")).cut).toBe(true);
     expect(excerptOf("short")).toEqual({ text: "short", cut: false });
+  });
+
+  it("reads only the start of a long text when that gives the same excerpt as the whole", () => {
+    // Pieces whose meaning depends on what follows: tags and comments cut by the end of the window,
+    // CR LF, surrogate pairs, runs of spaces and blank lines that fold away.
+    const pieces = ["word ", "x", " ", "    ", "\t", "\n", "\n\n\n", "\r", "\r\n", "\u2028", "😀", "@all", "<b>", "</b>", "<!--", "-->", "<a href=x>", "<", ">", "#", "\\"];
+    const longText = fc
+      .array(fc.tuple(fc.constantFrom(...pieces), fc.integer({ min: 1, max: 400 })), { minLength: 1, maxLength: 30 })
+      .map((runs) => runs.map(([piece, times]) => piece.repeat(times)).join(""))
+      .filter((text) => text.length > 2000);
+    fc.assert(
+      fc.property(longText, fc.constantFrom(40, 500, 3000), (text, maxChars) => {
+        expect(excerptOf(text, maxChars)).toEqual(wholeExcerptOf(text, maxChars));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("reads the whole text when a tag may run past the start it read first", () => {
+    // Twelve lines, then a thirteenth that is only a tag: the whole text has twelve lines, not more.
+    const text = `${"a\n".repeat(12)}${" ".repeat(1970)}<b${"y".repeat(100)}>`;
+    expect(excerptOf(text)).toEqual({ text: "a\n".repeat(11) + "a", cut: false });
+  });
+
+  it("reads past a start that is only blank lines and markup", () => {
+    const text = `${"\n".repeat(3000)}<!-- ${"template ".repeat(400)}-->\nThe change`;
+    expect(excerptOf(text)).toEqual({ text: "The change", cut: false });
   });
 
   it("gives an empty string for nothing", () => {
