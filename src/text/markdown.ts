@@ -195,11 +195,12 @@ function defang(s: string): string {
  */
 function linksAsText(markdown: string): string {
   let out = "";
+  // Text up to here is copied in one piece when a link is met or at the end, not character by character.
+  let copiedTo = 0;
   let i = 0;
   while (i < markdown.length) {
     const c = markdown[i] as string;
     if (c === "\\") {
-      out += markdown.slice(i, i + 2);
       i += 2;
       continue;
     }
@@ -210,16 +211,16 @@ function linksAsText(markdown: string): string {
         let urlEnd = textEnd + 2;
         while (urlEnd < markdown.length && !"()".includes(markdown[urlEnd] as string) && !/\s/.test(markdown[urlEnd] as string)) urlEnd++;
         if (markdown[urlEnd] === ")") {
-          out += markdown.slice(i + 1, textEnd);
+          out += markdown.slice(copiedTo, i) + markdown.slice(i + 1, textEnd);
           i = urlEnd + 1;
+          copiedTo = i;
           continue;
         }
       }
     }
-    out += c;
     i++;
   }
-  return out;
+  return out + markdown.slice(copiedTo);
 }
 
 /** The plain-text reading of Markdown built by these helpers: links become their text, escapes go. */
