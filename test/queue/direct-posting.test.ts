@@ -104,6 +104,23 @@ describe("events worker posting directly", () => {
     expect(channels.map((c) => bed.sim.posts(c).length)).toEqual([1, 1]);
   });
 
+  it("hands the rest of a fan-out to the deliveries queue when it is closing, and each is posted once", async () => {
+    const bed = await world("direct-closing", { atOnce: 1 });
+    const channels = await subscribedChannels(bed, 6);
+    bed.sim.setLatency(150);
+    await sendPush(bed, "wh-direct-closing");
+    await waitFor(() => bed.sim.posts().length > 0, 10_000, "the first post made");
+    // A graceful shutdown waits for the event job, which stops posting and queues what is left.
+    await bed.eventsWorker.close();
+    expect(await (await bed.events.getJob("wh-direct-closing"))?.getState()).toBe("completed");
+    const queued = await deliveryJobs(bed);
+    expect(queued).toBeGreaterThan(0);
+    expect(queued).toBeLessThan(channels.length);
+    await waitFor(everyPosted(bed, channels), 15_000, "the push posted in every channel");
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(channels.map((c) => bed.sim.posts(c).length)).toEqual(channels.map(() => 1));
+  });
+
   it("queues everything while Mattermost's rate-limit bucket is low", async () => {
     const bed = await world("direct-budget", { rateLimit: { perSecond: 2, burst: 4 } });
     const channels = await subscribedChannels(bed, 1);

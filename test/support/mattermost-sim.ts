@@ -63,6 +63,8 @@ export interface MattermostSim {
   setDown(down: boolean): void;
   /** A wedged server: requests are taken in and never answered, until this is set back. */
   setHanging(hanging: boolean): void;
+  /** A slow server: every request is answered this many milliseconds after it arrived (0: at once). */
+  setLatency(ms: number): void;
   /** Converts a channel between public and private, as a channel admin can at any time. */
   setChannelType(channelId: string, type: "O" | "P"): void;
   /** Deletes a post (and its replies, as Mattermost does), as a person may in the web app. */
@@ -221,6 +223,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
   let failures: Failure[] = [];
   let down = false;
   let hanging = false;
+  let latencyMs = 0;
   const sockets = new Set<Socket>();
   const violations: string[] = [];
   const commandHooks = new Map<string, { used: number }>();
@@ -994,12 +997,16 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
         return;
       }
       if (hanging) return;
-      try {
-        handle(req, res, Buffer.concat(chunks).toString("utf8"));
-      } catch (error) {
-        violations.push(`${req.method} ${req.url}: mattermost-sim crashed: ${(error as Error).stack ?? String(error)}`);
-        if (!res.headersSent) sendJson(res, 500, { id: "app.sim.crash", message: String(error), detailed_error: "", request_id: "", status_code: 500 }, "");
-      }
+      const answer = () => {
+        try {
+          handle(req, res, Buffer.concat(chunks).toString("utf8"));
+        } catch (error) {
+          violations.push(`${req.method} ${req.url}: mattermost-sim crashed: ${(error as Error).stack ?? String(error)}`);
+          if (!res.headersSent) sendJson(res, 500, { id: "app.sim.crash", message: String(error), detailed_error: "", request_id: "", status_code: 500 }, "");
+        }
+      };
+      if (latencyMs > 0) setTimeout(answer, latencyMs);
+      else answer();
     });
   });
   server.on("connection", (socket: Socket) => {
@@ -1132,6 +1139,9 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
     setHanging(value) {
       hanging = value;
     },
+    setLatency(ms) {
+      latencyMs = ms;
+    },
     setChannelType(channelId, type) {
       const channel = channels.get(channelId);
       if (!channel || (channel.type !== "O" && channel.type !== "P")) throw new Error(`mattermost-sim: no public or private channel ${channelId}`);
@@ -1153,6 +1163,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
       failures = [];
       down = false;
       hanging = false;
+      latencyMs = 0;
       requests.length = 0;
       violations.length = 0;
       for (const channel of channels.values()) {
