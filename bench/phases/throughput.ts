@@ -57,6 +57,40 @@ function cpuMsOf(pid: number): number {
   }
 }
 
+/** CPU ms by thread: the main thread, a thread at nice 19 (the bot's worker side), and the rest. */
+interface ThreadCpu {
+  main: number;
+  worker_side: number;
+  /** V8's helpers (garbage collection, optimizing compiler) and libuv's pool. */
+  helpers: number;
+}
+
+/** user + system CPU ms of each thread of the processes, grouped (Linux /proc; threads gone are missed). */
+function threadCpuMsOf(pids: number[]): ThreadCpu {
+  const sum: ThreadCpu = { main: 0, worker_side: 0, helpers: 0 };
+  for (const pid of pids) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      continue;
+    }
+    for (const tid of tids) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+        if (Number(tid) === pid) sum.main += ms;
+        else if (Number(fields[16]) === 19) sum.worker_side += ms;
+        else sum.helpers += ms;
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return sum;
+}
+
 /** The process and its direct children (the bot's worker process). */
 function processTree(pid: number): number[] {
   const children: number[] = [];
@@ -189,6 +223,8 @@ interface PipelineRun {
   answer_ms: Record<string, number>;
   answer_statuses: Record<string, number>;
   cpu_ms_per_event: number;
+  /** The same CPU by thread: where the bot's time goes beside the floor's, read from outside. */
+  cpu_ms_per_event_by_thread: ThreadCpu;
   generator_and_redis_cpu_ms: { generator_ms: number; redis_ms: number };
   steady: {
     rate: number;
@@ -260,11 +296,13 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
   ctx.log(`throughput: ${what}: ${count} events by ${CONNECTIONS} connections, until each is posted`);
   const meter = await cpuMeter();
   const cpuBefore = target.pids().reduce((s, p) => s + cpuMsOf(p), 0);
+  const threadsBefore = threadCpuMsOf(target.pids());
   const t0 = Date.now();
   const answers = await closedLoop(target.url, WARM_UP, count, events.body, header);
   const posted = await waitPosted(WARM_UP, WARM_UP + count, 10 * 60_000);
   const seconds = (posted.last - t0) / 1000;
   const cpu = target.pids().reduce((s, p) => s + cpuMsOf(p), 0) - cpuBefore;
+  const threadsAfter = threadCpuMsOf(target.pids());
   const others = await meter();
   const once = postedOnce(posted, WARM_UP, WARM_UP + count);
 
@@ -281,6 +319,11 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
     answer_ms: mapRound({ ...summarize(answers.latencies) }),
     answer_statuses: answers.statuses,
     cpu_ms_per_event: round(cpu / count, 2),
+    cpu_ms_per_event_by_thread: {
+      main: round((threadsAfter.main - threadsBefore.main) / count, 2),
+      worker_side: round((threadsAfter.worker_side - threadsBefore.worker_side) / count, 2),
+      helpers: round((threadsAfter.helpers - threadsBefore.helpers) / count, 2),
+    },
     generator_and_redis_cpu_ms: others,
     steady: {
       rate: STEADY_RATE,
@@ -290,6 +333,11 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
       generator_lag_p99_ms: round(summarize(steady.lag).p99, 2),
       statuses: { ...steady.statuses, ...(steady.errors ? { errors: steady.errors } : {}) }, posted_once: steadyOnce },
   };
+}
+
+/** "ms main, ms worker side, ms helpers" after the main thread's figure. */
+function byThread(t: ThreadCpu): string {
+  return `ms main / ${t.worker_side} ms worker side / ${t.helpers} ms V8 and libuv helpers`;
 }
 
 let built = false;
@@ -338,6 +386,8 @@ export async function throughputPhase(ctx: BenchContext): Promise<{ figures: Fig
     const figures: Figure[] = [
       { name: "throughput floor events/s", value: floor.events_per_s, unit: `events/s (${floor.cpu_ms_per_event} ms CPU/event)` },
       { name: "throughput bot events/s", value: bot.events_per_s, unit: `events/s (${bot.cpu_ms_per_event} ms CPU/event)` },
+      { name: "throughput CPU/event by thread, floor", value: floor.cpu_ms_per_event_by_thread.main, unit: byThread(floor.cpu_ms_per_event_by_thread) },
+      { name: "throughput CPU/event by thread, bot", value: bot.cpu_ms_per_event_by_thread.main, unit: byThread(bot.cpu_ms_per_event_by_thread) },
       { name: "throughput ratio bot / floor", value: ratio, unit: "", target: ">= 0.8", meets: ratio >= 0.8 },
       { name: "throughput every event posted once (bot)", value: bot.posted_once, unit: `of ${count}, ${bot.posted_total} posts in all`, target: "all, once", meets: allOnce },
       { name: "throughput answers p50 / p99 floor", value: floor.answer_ms.p50!, unit: `ms / ${floor.answer_ms.p99} ms` },
