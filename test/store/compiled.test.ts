@@ -4,7 +4,7 @@
 import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { MAX_COMPILED_LIST_LENGTH, reusedQuery } from "../../src/store/compiled.js";
-import type { Db } from "../../src/store/db.js";
+import { runOnIdleSqlite, type Db } from "../../src/store/db.js";
 import { databaseKinds, createTestDatabase, type TestDatabase } from "../support/db.js";
 
 async function addDeliveries(db: Db, rows: { job: string; channel: string; at: number }[]): Promise<void> {
@@ -44,6 +44,37 @@ describe.each(databaseKinds)("reused compiled queries on %s", (kind) => {
     expect(await jobs("c2", 0)).toEqual(["c"]);
     expect(await jobs("c2", 30)).toEqual([]);
     expect(builds).toBe(1);
+  });
+
+  it("waits for a transaction in progress instead of running inside it", async () => {
+    const db = await database();
+    const insert = reusedQuery((d, p: { job: string }) => d.insertInto("deliveries").values({ job_id: p.job, channel_id: "c1", post_id: null, started_at: 1 }));
+    let inserted: Promise<unknown> | undefined;
+    const rolledBack = db.transaction().execute(async (trx) => {
+      await trx.insertInto("deliveries").values({ job_id: "in-transaction", channel_id: "c1", post_id: null, started_at: 1 }).execute();
+      // Another caller writes while the transaction holds the connection; then the transaction fails.
+      inserted = insert.run(db, { job: "outside" });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      throw new Error("rolled back");
+    });
+    await expect(rolledBack).rejects.toThrow("rolled back");
+    await inserted;
+    const jobs = (await db.selectFrom("deliveries").select("job_id").execute()).map((r) => r.job_id);
+    expect(jobs).toEqual(["outside"]);
+  });
+
+  it("runs at once on SQLite while nobody holds the connection, and leaves PostgreSQL to Kysely", async () => {
+    const db = await database();
+    const query = db.selectFrom("deliveries").select("job_id").compile();
+    if (kind === "postgres") {
+      expect(runOnIdleSqlite(db, query)).toBeUndefined();
+      return;
+    }
+    expect(runOnIdleSqlite(db, query)).toEqual({ rows: [] });
+    await db.connection().execute(async () => {
+      expect(runOnIdleSqlite(db, query)).toBeUndefined();
+    });
+    expect(runOnIdleSqlite(db, query)).toEqual({ rows: [] });
   });
 
   it("puts a value used twice in both places, keeps constants, and counts the rows a write changed", async () => {
