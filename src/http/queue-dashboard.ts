@@ -7,10 +7,6 @@
 // origin (on top of SameSite=Strict), so another site cannot retry or remove jobs through a signed-in
 // browser. Bull Board's actions (retry, remove, empty a queue) stay available: administrators need retry.
 import { createHmac } from "node:crypto";
-import { createBullBoard } from "@bull-board/api";
-import { BullMQAdapter } from "@bull-board/api/bullMQAdapter";
-import { HonoAdapter } from "@bull-board/hono";
-import { serveStatic } from "@hono/node-server/serve-static";
 import type { Queue } from "bullmq";
 import { Hono, type Context, type MiddlewareHandler } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
@@ -84,14 +80,6 @@ function signInPage(c: Context, status: 200 | 401, note?: string): Response {
 
 const notFound = (c: Context) => c.json({ error: "not found" }, 404);
 
-/** The board's own app under QUEUE_DASHBOARD_PATH: its page, static assets and JSON API. */
-function boardApp(queues: QueueDashboardDeps["queues"]): Hono {
-  const adapter = new HonoAdapter(serveStatic).setBasePath(QUEUE_DASHBOARD_PATH);
-  const shown = [queues.events, queues.deliveries, queues.personal].filter((q): q is Queue => q !== undefined);
-  createBullBoard({ queues: shown.map((q) => new BullMQAdapter(q)), serverAdapter: adapter, options: { uiConfig: { boardTitle: "gitlab-mattermost-bot" } } });
-  return adapter.registerPlugin();
-}
-
 export function queueDashboardRoutes(deps: QueueDashboardDeps): Hono<{ Variables: BodyVariables }> {
   const app = new Hono<{ Variables: BodyVariables }>();
   const { config, logger } = deps;
@@ -162,8 +150,17 @@ export function queueDashboardRoutes(deps: QueueDashboardDeps): Hono<{ Variables
     await next();
   };
   app.use(`${QUEUE_DASHBOARD_PATH}/*`, adminOnly);
-  app.route(QUEUE_DASHBOARD_PATH, boardApp(deps.queues));
-  // Paths the board does not know end here, not in the admin API's routes behind it.
-  app.all(`${QUEUE_DASHBOARD_PATH}/*`, notFound);
+  // Bull Board is loaded at the first request that passed the checks; paths it does not know end
+  // there, not in the admin API's routes behind it.
+  let board: Promise<Hono> | undefined;
+  app.all(`${QUEUE_DASHBOARD_PATH}/*`, async (c) => {
+    board ??= import("./queue-board.js").then(({ boardApp }) => {
+      const shown = [deps.queues.events, deps.queues.deliveries, deps.queues.personal].filter((q): q is Queue => q !== undefined);
+      return boardApp(shown, QUEUE_DASHBOARD_PATH, notFound);
+    });
+    const answer = await (await board).fetch(c.req.raw, c.env);
+    // Through this context, so the headers set above (framing, caching) stay on the answer.
+    return c.newResponse(answer.body, answer);
+  });
   return app;
 }

@@ -135,6 +135,11 @@ describe("on", () => {
     const events = body.queues.find((q) => q.name === "events")!;
     expect(events.counts.waiting).toBe(1);
     expect(events.jobs.map((j) => j.id)).toEqual([PROBE_JOB]);
+
+    // A path the board does not know ends at the dashboard, not in the admin API behind it.
+    const unknown = await app().request("/admin/queues/api/no-such-thing", { headers: bearer });
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: "not found" });
   });
 
   it("shows the sign-in form; the admin token there sets a session cookie (not the token) that opens the page and the API", async () => {
