@@ -28,6 +28,8 @@ export interface SpoolReplayerDeps {
   intervalMs?: number;
   /** Rows taken under one lock; default 200. */
   batchSize?: number;
+  /** How long the replay lock lives unless released; default LOCK_TTL_MS (tests shorten it). */
+  lockTtlMs?: number;
 }
 
 export interface SpoolReplayer {
@@ -51,7 +53,7 @@ export function spoolReplayer(deps: Omit<SpoolReplayerDeps, "logger" | "metrics"
 
   async function replayBatch(): Promise<number> {
     if (redis.status !== "ready") return 0;
-    const lock = await tryLock(redis, lockKey, LOCK_TTL_MS);
+    const lock = await tryLock(redis, lockKey, deps.lockTtlMs ?? LOCK_TTL_MS);
     if (!lock) return 0;
     const queued: string[] = [];
     try {
