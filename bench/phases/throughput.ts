@@ -69,7 +69,7 @@ interface ThreadCpu {
 function threadCpuMsOf(pids: number[]): ThreadCpu {
   const sum: ThreadCpu = { main: 0, worker_side: 0, helpers: 0 };
   for (const pid of pids) {
-    let tids: string[] = [];
+    let tids: string[];
     try {
       tids = readdirSync(`/proc/${pid}/task`);
     } catch {
