@@ -219,6 +219,8 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
   const teams = new Map<string, TeamRecord>();
   const channels = new Map<string, ChannelRecord>();
   let posts = new Map<string, PostRecord>();
+  /** Replies by their root's id, so that answering about a post does not read every post made so far. */
+  let repliesByRoot = new Map<string, PostRecord[]>();
   let pendingPostIds = new Map<string, { postId: string; expiresAt: number }>();
   let failures: Failure[] = [];
   let down = false;
@@ -363,7 +365,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
   }
 
   function threadOf(rootId: string): PostRecord[] {
-    return [...posts.values()].filter((p) => p.delete_at === 0 && p.root_id === rootId);
+    return (repliesByRoot.get(rootId) ?? []).filter((p) => p.delete_at === 0);
   }
 
   function postJson(p: PostRecord, pendingPostId = ""): Record<string, unknown> {
@@ -704,6 +706,11 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
       const now = Date.now();
       const post: PostRecord = { id, channel_id: channel.id, user_id: me.id, message: input.message, root_id: rootId, props, create_at: now, update_at: now, edit_at: 0, delete_at: 0, pending_post_id: pendingPostId };
       posts.set(id, post);
+      if (rootId !== "") {
+        const replies = repliesByRoot.get(rootId);
+        if (replies) replies.push(post);
+        else repliesByRoot.set(rootId, [post]);
+      }
       channel.last_post_at = now;
       channel.total_msg_count++;
       if (rootId === "") {
@@ -1159,6 +1166,7 @@ export async function startMattermostSim(opts: { port?: number; rateLimit?: SimR
     },
     reset() {
       posts = new Map();
+      repliesByRoot = new Map();
       pendingPostIds = new Map();
       failures = [];
       down = false;
