@@ -75,7 +75,7 @@ export function newStream(name: string, count: number): Stream {
     tally(sim, channelId) {
       const posts = new Map<number, number>();
       for (const p of sim.posts(channelId)) {
-        const i = events.indexOf(`${p.message} ${JSON.stringify(p.props)}`);
+        const i = events.indexOfPost(p);
         if (i !== undefined) posts.set(i, (posts.get(i) ?? 0) + 1);
       }
       const t: Tally = { sent: count, postedOnce: 0, lost: 0, duplicated: 0, unanswered: 0, statuses: {}, resent: stream.resent };

@@ -42,7 +42,12 @@ const STAMP = "2030-01-01T00:00:00Z";
  * Distinct "open" events of the padded payload: event `i` has its own MR id, iid, updated_at and a
  * title carrying `zq<i>qz`, by which its post is found again. Building one costs a few string replaces.
  */
-export function distinctMergeRequests(): { body(i: number): string; indexOf(text: string): number | undefined } {
+export function distinctMergeRequests(): {
+  body(i: number): string;
+  indexOf(text: string): number | undefined;
+  /** The event a post is about: its message names it, else its props (stringified only then). */
+  indexOfPost(post: { message?: string; props?: unknown }): number | undefined;
+} {
   const payload = base();
   const a = payload.object_attributes;
   a.id = ID;
@@ -53,6 +58,10 @@ export function distinctMergeRequests(): { body(i: number): string; indexOf(text
   const template = pad(payload, TARGET_BYTES);
   const parts = template.split(/(987654321|876543219|zq0qz|2030-01-01T00:00:00Z)/);
   const t0 = Date.parse(STAMP);
+  const indexOf = (text: string): number | undefined => {
+    const m = /zq(\d+)qz/.exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
   return {
     body(i) {
       let out = "";
@@ -65,9 +74,7 @@ export function distinctMergeRequests(): { body(i: number): string; indexOf(text
       }
       return out;
     },
-    indexOf(text) {
-      const m = /zq(\d+)qz/.exec(text);
-      return m ? Number(m[1]) : undefined;
-    },
+    indexOf,
+    indexOfPost: (post) => indexOf(post.message ?? "") ?? indexOf(JSON.stringify(post.props ?? {})),
   };
 }

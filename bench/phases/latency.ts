@@ -68,7 +68,7 @@ export async function latencyPhase(ctx: BenchContext): Promise<{ figures: Figure
     const latencies: number[] = [];
     const postedAt = new Map<number, number>();
     for (const p of posts) {
-      const i = events.indexOf(`${p.message} ${JSON.stringify(p.props)}`);
+      const i = events.indexOfPost(p);
       if (i === undefined || i < warmCount || postedAt.has(i)) continue;
       postedAt.set(i, p.create_at);
       latencies.push(p.create_at - sentAt.get(i)!);

@@ -257,7 +257,7 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
       if (r.method !== "POST" || r.path !== "/api/v4/posts" || r.status !== 201) continue;
       const post = r.body as { channel_id?: string; message?: string; props?: unknown };
       if (post.channel_id !== channel.id) continue;
-      const i = events.indexOf(`${post.message ?? ""} ${JSON.stringify(post.props ?? {})}`);
+      const i = events.indexOfPost(post);
       if (i !== undefined) seen.add(i);
     }
   };
@@ -267,7 +267,7 @@ async function measure(ctx: BenchContext, what: string, target: Target, sim: Mat
     let last = 0;
     const posts = sim.posts(channel.id);
     for (const p of posts) {
-      const i = events.indexOf(`${p.message} ${JSON.stringify(p.props)}`);
+      const i = events.indexOfPost(p);
       if (i !== undefined) counts.set(i, (counts.get(i) ?? 0) + 1);
       last = Math.max(last, p.create_at);
     }
