@@ -6,25 +6,22 @@ const UNPOSTED = "";
 
 type ThreadParams = { channelId: string; threadKey: string };
 
-const selectRootPost = reusedQuery((db, p: ThreadParams) =>
-  db.selectFrom("thread_roots").select("post_id").where("channel_id", "=", p.channelId).where("thread_key", "=", p.threadKey),
-);
-
-export async function findThreadRoot(db: Db, channelId: string, threadKey: string): Promise<string | undefined> {
-  const row = await selectRootPost.first(db, { channelId, threadKey });
-  return row && row.post_id !== UNPOSTED ? row.post_id : undefined;
-}
-
-/** Where a post about a thread goes: a reply to its root, the root itself, or nowhere yet. */
-export type ThreadPosition = { kind: "reply"; rootId: string } | { kind: "root" } | { kind: "wait" };
-
-const selectRootClaim = reusedQuery((db, p: ThreadParams) =>
+/** A thread's row: its root post (or a claim on making it), the root's state, when it was claimed. */
+const selectRoot = reusedQuery((db, p: ThreadParams) =>
   db
     .selectFrom("thread_roots")
     .select(["post_id", "root_state", "created_at"])
     .where("channel_id", "=", p.channelId)
     .where("thread_key", "=", p.threadKey),
 );
+
+export async function findThreadRoot(db: Db, channelId: string, threadKey: string): Promise<string | undefined> {
+  const row = await selectRoot.first(db, { channelId, threadKey });
+  return row && row.post_id !== UNPOSTED ? row.post_id : undefined;
+}
+
+/** Where a post about a thread goes: a reply to its root, the root itself, or nowhere yet. */
+export type ThreadPosition = { kind: "reply"; rootId: string } | { kind: "root" } | { kind: "wait" };
 
 const insertRootClaim = reusedQuery((db, p: ThreadParams & { createdAt: string; state: string }) =>
   db
@@ -52,7 +49,7 @@ export async function claimThreadRoot(db: Db, channelId: string, threadKey: stri
   const thread = { channelId, threadKey };
   const createdAt = new Date(claim.at).toISOString();
   for (let attempt = 0; attempt < 3; attempt++) {
-    const row = await selectRootClaim.first(db, thread);
+    const row = await selectRoot.first(db, thread);
     if (!row) {
       if ((await insertRootClaim.affected(db, { ...thread, createdAt, state: claim.state })) > 0) return { kind: "root" };
       continue; // another delivery claimed it first: read back what it holds
@@ -85,12 +82,8 @@ export async function forgetThreadRoot(db: Db, channelId: string, threadKey: str
   await db.deleteFrom("thread_roots").where("channel_id", "=", channelId).where("thread_key", "=", threadKey).where("post_id", "=", postId).execute();
 }
 
-const selectRootState = reusedQuery((db, p: ThreadParams) =>
-  db.selectFrom("thread_roots").select("root_state").where("channel_id", "=", p.channelId).where("thread_key", "=", p.threadKey),
-);
-
 export async function findRootState(db: Db, channelId: string, threadKey: string): Promise<string | undefined> {
-  const row = await selectRootState.first(db, { channelId, threadKey });
+  const row = await selectRoot.first(db, { channelId, threadKey });
   return row?.root_state ?? undefined;
 }
 
