@@ -75,6 +75,13 @@ describe.each(databaseKinds)("reused compiled queries on %s", (kind) => {
       expect(runOnIdleSqlite(db, query)).toBeUndefined();
     });
     expect(runOnIdleSqlite(db, query)).toEqual({ rows: [] });
+
+    // A reused query takes that way: its write is done before the call gives control back, where
+    // Kysely's way would still be waiting for its turn on the connection.
+    const insert = reusedQuery((d, p: { job: string }) => d.insertInto("deliveries").values({ job_id: p.job, channel_id: "c1", post_id: null, started_at: 1 }));
+    const pending = insert.run(db, { job: "at-once" });
+    expect(runOnIdleSqlite(db, query)?.rows).toEqual([{ job_id: "at-once" }]);
+    await pending;
   });
 
   it("puts a value used twice in both places, keeps constants, and counts the rows a write changed", async () => {
