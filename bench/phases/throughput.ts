@@ -46,15 +46,23 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The fields of a `/proc/.../stat` file after the command name (field 4 of stat(5) is index 1); undefined when it is gone. */
+function statFields(path: string): string[] | undefined {
+  try {
+    const stat = readFileSync(path, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  } catch {
+    return undefined;
+  }
+}
+
+/** user + system CPU ms from stat fields (clock ticks of 10 ms). */
+const cpuMsIn = (fields: string[]) => ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+
 /** user + system CPU ms of a process (Linux /proc; 0 when it is gone). */
 function cpuMsOf(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-  } catch {
-    return 0;
-  }
+  const fields = statFields(`/proc/${pid}/stat`);
+  return fields ? cpuMsIn(fields) : 0;
 }
 
 /** CPU ms by thread: the main thread, a thread at nice 19 (the bot's worker side), and the rest. */
@@ -76,32 +84,21 @@ function threadCpuMsOf(pids: number[]): ThreadCpu {
       continue;
     }
     for (const tid of tids) {
-      try {
-        const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
-        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-        if (Number(tid) === pid) sum.main += ms;
-        else if (Number(fields[16]) === 19) sum.worker_side += ms;
-        else sum.helpers += ms;
-      } catch {
-        // gone meanwhile
-      }
+      const fields = statFields(`/proc/${pid}/task/${tid}/stat`);
+      if (!fields) continue;
+      if (Number(tid) === pid) sum.main += cpuMsIn(fields);
+      else if (Number(fields[16]) === 19) sum.worker_side += cpuMsIn(fields);
+      else sum.helpers += cpuMsIn(fields);
     }
   }
   return sum;
 }
 
-/** The process and its direct children (the bot's worker process). */
+/** The process and its direct children (a role that forks; the default runs its workers in a thread). */
 function processTree(pid: number): number[] {
   const children: number[] = [];
   for (const entry of readdirSync("/proc")) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid) children.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
+    if (/^\d+$/.test(entry) && Number(statFields(`/proc/${entry}/stat`)?.[1]) === pid) children.push(Number(entry));
   }
   return [pid, ...children];
 }
