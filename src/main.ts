@@ -16,7 +16,9 @@ import { createProfiles } from "./people/profiles.js";
 import { createPeopleServices } from "./people/services.js";
 import { producerConnection, redisConfigWarnings, waitReady, workerConnection } from "./queue/connection.js";
 import { createDeliverer, startDeliveryWorker, type DeliveryDeps } from "./queue/delivery-worker.js";
-import { DIRECT_POSTS_AT_ONCE, startEventsWorker } from "./queue/events-worker.js";
+import { handOverEvents } from "./queue/accept-event.js";
+import { DIRECT_POSTS_AT_ONCE, handleEvent, startEventsWorker, type EventDeps } from "./queue/events-worker.js";
+import { startIntakeConsumer, webhookIntake, type IntakeConsumer } from "./queue/intake.js";
 import { openPersonalQueue, startPersonalWorker, syncAllReminders } from "./queue/personal.js";
 import { openQueues } from "./queue/queues.js";
 import { useOutboundProxy } from "./outbound-proxy.js";
@@ -90,6 +92,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   const workers: Worker[] = [];
   const workerRedis = workerConnection(config.redisUrl);
   workerRedis.on("error", (error) => logger.warn({ err: error.message }, "Redis connection problem (workers)"));
+  let intakeConsumer: IntakeConsumer | undefined;
   let pruner: NodeJS.Timeout | undefined;
   let reminderSync: NodeJS.Timeout | undefined;
   if (config.role !== "web") {
@@ -104,27 +107,34 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
       logger,
       metrics,
     };
-    // One deliverer for both workers: the events worker posts what it can itself, the rest is queued.
+    // One deliverer for the intake, the events queue and the deliveries queue: events post what they can themselves, the rest is queued.
     const deliver = createDeliverer(delivery);
+    const events: EventDeps = {
+      db,
+      defaultLocale: config.defaultLocale,
+      ignoredUsernames: config.gitlab.ignoredUsernames,
+      subscriberAccess: createSubscriberAccess({ db, redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
+      actionButtons: actionButtonsOf(config),
+      deliveries: queues.deliveries,
+      logger,
+      direct: { deliver, mattermost, inFlight: EVENTS_CONCURRENCY * DIRECT_POSTS_AT_ONCE },
+      people: {
+        profiles,
+        queue: personalQueue,
+        recipientAccess: createRecipientAccess({ redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
+      },
+    };
+    intakeConsumer = startIntakeConsumer({
+      redis: workerRedis,
+      prefix: config.queuePrefix,
+      concurrency: EVENTS_CONCURRENCY,
+      logger,
+      handle: (id, data, closing) => handleEvent(id, data, events, true, closing).then(() => undefined),
+      // After a failure the first retry waits as a failed job's would.
+      handOver: (webhooks, afterFailure) => handOverEvents(queues.events, webhooks, afterFailure ? config.deliveryRetryBaseMs : 0),
+    });
     workers.push(
-      startEventsWorker({
-        db,
-        defaultLocale: config.defaultLocale,
-        ignoredUsernames: config.gitlab.ignoredUsernames,
-        subscriberAccess: createSubscriberAccess({ db, redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
-        actionButtons: actionButtonsOf(config),
-        connection: workerRedis,
-        prefix: config.queuePrefix,
-        deliveries: queues.deliveries,
-        logger,
-        concurrency: EVENTS_CONCURRENCY,
-        direct: { deliver, mattermost, inFlight: EVENTS_CONCURRENCY * DIRECT_POSTS_AT_ONCE },
-        people: {
-          profiles,
-          queue: personalQueue,
-          recipientAccess: createRecipientAccess({ redis: workerRedis, keyPrefix: config.queuePrefix, accounts: gitlab.ready ? gitlab.accounts : undefined, logger }),
-        },
-      }),
+      startEventsWorker({ ...events, connection: workerRedis, prefix: config.queuePrefix, concurrency: EVENTS_CONCURRENCY }),
       startDeliveryWorker({
         ...delivery,
         deliver,
@@ -177,7 +187,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let metricsPort: number | undefined;
   if (config.metricsPort !== undefined) {
     const [{ createMetricsApp }, { serve }] = await Promise.all([import("./server.js"), import("@hono/node-server")]);
-    const metricsApp = createMetricsApp({ config, metrics, queues: { ...queues, personal: personalQueue } });
+    const metricsApp = createMetricsApp({ config, metrics, redis: producer, queues: { ...queues, personal: personalQueue } });
     await new Promise<void>((resolve) => {
       metricsServer = serve({ fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host }, (info) => {
         metricsPort = info.port;
@@ -188,7 +198,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   }
 
   // Every role replays the webhook spool: web-only processes are the ones that fill it.
-  const spoolReplayer = startSpoolReplayer({ db, events: queues.events, redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
+  const spoolReplayer = startSpoolReplayer({ db, intake: webhookIntake(producer, config.queuePrefix), redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
 
   let stopping: Promise<void> | undefined;
   return {
@@ -203,6 +213,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
         if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
         if (metricsServer) await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
         await spoolReplayer.stop();
+        // Before the queues close: what the intake consumer still holds is handed to the events queue.
+        await intakeConsumer?.close();
         await Promise.all(workers.map((w) => w.close()));
         await Promise.all([queues.events.close(), queues.deliveries.close(), personalQueue.close()]);
         await Promise.allSettled([producer.quit(), workerRedis.quit()]);

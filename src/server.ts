@@ -17,6 +17,7 @@ import type { Logger } from "./logger.js";
 import type { MattermostApi } from "./mattermost/client.js";
 import type { Metrics } from "./metrics.js";
 import type { PeopleServices } from "./people/services.js";
+import { webhookIntake } from "./queue/intake.js";
 import type { PersonalQueue } from "./queue/personal.js";
 import type { DeliveryQueue, EventQueue } from "./queue/queues.js";
 import type { Db } from "./store/db.js";
@@ -38,9 +39,10 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Hono {
   const { config, logger, metrics, db, redis, queues, mattermost } = deps;
   const app = new Hono();
+  const intake = webhookIntake(redis, config.queuePrefix);
   app.route(
     "/",
-    webhookRoutes({ events: queues.events, redis, spool: db, secrets: config.webhookSecrets, maxBytes: config.webhookMaxBytes, logger, metrics }),
+    webhookRoutes({ intake, redis, spool: db, secrets: config.webhookSecrets, maxBytes: config.webhookMaxBytes, logger, metrics }),
   );
   const gitlab = deps.gitlab ?? { ready: false, missing: missingAccountSettings(config) };
   const tokenTeams = redisCommandTokenTeams(redis, config.queuePrefix);
@@ -51,7 +53,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route("/", healthRoutes({ redis, db, metrics, queues }));
   app.route("/", queueDashboardRoutes({ config, queues, logger })); // before /admin/*, whose bearer check knows no sign-in cookie
   app.route("/", adminRoutes({ config, db, redis, logger }));
-  if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, token: config.metricsToken }));
+  if (config.metricsPort === undefined) app.route("/", metricsRoutes({ metrics, queues, intake, token: config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   app.onError((error, c) => {
     logger.error({ err: error.message, path: c.req.path }, "unhandled error");
@@ -61,9 +63,10 @@ export function createApp(deps: AppDeps): Hono {
 }
 
 /** /metrics alone, for METRICS_PORT (the main app then leaves it out). */
-export function createMetricsApp(deps: Pick<AppDeps, "config" | "metrics" | "queues">): Hono {
+export function createMetricsApp(deps: Pick<AppDeps, "config" | "metrics" | "queues" | "redis">): Hono {
   const app = new Hono();
-  app.route("/", metricsRoutes({ metrics: deps.metrics, queues: deps.queues, token: deps.config.metricsToken }));
+  const intake = webhookIntake(deps.redis, deps.config.queuePrefix);
+  app.route("/", metricsRoutes({ metrics: deps.metrics, queues: deps.queues, intake, token: deps.config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   return app;
 }

@@ -4,6 +4,7 @@
 // again with the same Idempotency-Key, as GitLab sends a delivery again; a webhook the bot answered,
 // whatever the status, is not (the design promises an answered webhook is never lost).
 import { Redis } from "ioredis";
+import { webhookIntake } from "../../src/queue/intake.js";
 import { openQueues } from "../../src/queue/queues.js";
 import type { MattermostSim } from "../../test/support/mattermost-sim.js";
 import { webhookHeaders } from "../lib/bot-setup.js";
@@ -107,7 +108,7 @@ export function answersLine(t: Tally): string {
 }
 
 /**
- * Waits until the bot's queues hold no job waiting, active or delayed (checked twice, a second apart)
+ * Waits until the bot's intake and queues hold no webhook or job waiting, active or delayed (checked twice, a second apart)
  * and no new post has come for `quietMs` (a webhook held outside the queues, e.g. in a spool, still
  * has to arrive), or every webhook is posted, or `ms` pass. Returns the jobs left and those failed for good.
  */
@@ -118,10 +119,12 @@ export async function drain(
 ): Promise<{ drained: boolean; pending: number; failed: number }> {
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   const queues = openQueues(redis, prefix);
+  const intake = webhookIntake(redis, prefix);
   const deadline = Date.now() + o.ms;
   const quietMs = o.quietMs ?? 15_000;
   const count = async () => {
-    let pending = 0;
+    const { waiting, held } = await intake.counts();
+    let pending = waiting + held;
     let failed = 0;
     for (const q of [queues.events, queues.deliveries]) {
       const c = await q.getJobCounts("wait", "active", "delayed", "prioritized", "waiting-children", "failed");

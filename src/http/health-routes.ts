@@ -6,6 +6,7 @@ import type { Metrics } from "../metrics.js";
 import { jobCounts } from "../queue/admin.js";
 import { redisConfigWarnings } from "../queue/connection.js";
 import type { PersonalQueue } from "../queue/personal.js";
+import type { WebhookIntake } from "../queue/intake.js";
 import type { EventQueue, DeliveryQueue } from "../queue/queues.js";
 import { pingDatabase, type Db } from "../store/db.js";
 import { withTimeout } from "./middleware/timeout.js";
@@ -44,6 +45,8 @@ export function healthRoutes(deps: HealthDeps): Hono {
 }
 
 export interface MetricsDeps extends Pick<HealthDeps, "metrics" | "queues"> {
+  /** Its webhooks count as waiting and active events. */
+  intake?: Pick<WebhookIntake, "counts">;
   /** When set, /metrics answers only `Authorization: Bearer <token>`. */
   token?: string;
 }
@@ -62,7 +65,7 @@ export function metricsRoutes(deps: MetricsDeps): Hono {
   }
   app.get("/metrics", async (c) => {
     const counted = await answers(async () => {
-      const stats = await jobCounts(deps.queues);
+      const stats = await jobCounts(deps.queues, deps.intake);
       for (const [queue, byState] of Object.entries(stats)) {
         for (const [state, count] of Object.entries(byState)) deps.metrics.jobs.set({ queue, state }, count);
       }

@@ -1,4 +1,4 @@
-// POST /webhooks/gitlab (SPEC.md): verify, size-check, parse, name the delivery, enqueue, answer 202.
+// POST /webhooks/gitlab (SPEC.md): verify, size-check, parse, name the delivery, keep it in the intake, answer 202.
 // No Mattermost or GitLab call here: the only write is to Redis, or to the database spool when Redis does not answer.
 import { Buffer, isUtf8 } from "node:buffer";
 import { Hono, type Context } from "hono";
@@ -7,8 +7,8 @@ import { eventKindOf, isKnownKind, notificationsFor } from "../../handlers/index
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { acceptEvent } from "../queue/accept-event.js";
+import type { WebhookIntake } from "../queue/intake.js";
 import { deliveryIdFor, type EventJobData } from "../queue/jobs.js";
-import type { EventQueue } from "../queue/queues.js";
 import type { Db } from "../store/db.js";
 import { bodyLimit, type BodyVariables } from "./middleware/body-limit.js";
 import { timeout, withTimeout } from "./middleware/timeout.js";
@@ -16,8 +16,8 @@ import { matchingSecret, tokenAuth, type TokenVariables } from "./middleware/tok
 import { looksDerived, tokensAcceptedFor } from "./webhook-tokens.js";
 
 export interface WebhookDeps {
-  events: EventQueue;
-  /** The connection `events` writes through: while it is not ready, webhooks go straight to the spool. */
+  intake: WebhookIntake;
+  /** The connection `intake` writes through: while it is not ready, webhooks go straight to the spool. */
   redis?: Redis;
   /** Keeps webhooks Redis does not take (src/queue/accept-event.ts); without it they are refused with 503. */
   spool?: Db;
@@ -69,7 +69,7 @@ function derivedTokenCovers(token: string, masters: readonly string[], paths: re
 }
 
 export function webhookRoutes(deps: WebhookDeps): Hono<{ Variables: BodyVariables & TokenVariables }> {
-  const { events, secrets, maxBytes, logger, metrics } = deps;
+  const { intake, secrets, maxBytes, logger, metrics } = deps;
   const now = deps.now ?? Date.now;
   const app = new Hono<{ Variables: BodyVariables & TokenVariables }>();
   const refuse = (c: Context, status: 400 | 401 | 408 | 413 | 503, reason: string, error: string) => {
@@ -118,7 +118,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono<{ Variables: BodyVariable
     const data: EventJobData = { kind, eventHeader, receivedAt: now(), body: text };
     // Redis gets under a second; then the webhook goes to the database spool instead.
     const within = <T>(write: Promise<T>) => withTimeout(write, ENQUEUE_TIMEOUT_MS);
-    if ((await acceptEvent({ events, redis: deps.redis, spool: deps.spool, logger, within }, id, data)) === "refused") {
+    if ((await acceptEvent({ intake, redis: deps.redis, spool: deps.spool, logger, within }, id, data)) === "refused") {
       return reject(503, "queue_unavailable", "neither the queue nor its spool can take the webhook now");
     }
     metrics.webhooksReceived.inc({ kind });

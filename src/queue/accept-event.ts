@@ -1,25 +1,29 @@
-// Taking a webhook in: into the events queue, or, when Redis does not take it, into the database
-// spool (src/store/webhook-spool.ts) that src/queue/spool-replayer.ts drains later. GitLab never
-// retries a delivery it saw fail and disables a hook after four failures in a row, so an answer of
-// 202 must mean the webhook is kept; 503 is left for when Redis and the database both fail.
+// Taking a webhook in: into the intake (src/queue/intake.ts), or, when Redis does not take it, into
+// the database spool (src/store/webhook-spool.ts) that src/queue/spool-replayer.ts drains later.
+// GitLab never retries a delivery it saw fail and disables a hook after four failures in a row, so an
+// answer of 202 must mean the webhook is kept; 503 is left for when Redis and the database both fail.
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { Db } from "../store/db.js";
 import { spoolWebhook } from "../store/webhook-spool.js";
+import type { WebhookIntake } from "./intake.js";
 import { DEDUPE_TTL_MS, type EventJobData } from "./jobs.js";
 import type { EventQueue } from "./queues.js";
 
 /**
- * Queues an event under its delivery id. Deduplication keeps the id for a day after the job is gone,
- * so a delivery that arrives again, or is both queued and spooled, is queued once.
+ * Gives events to the events queue under their delivery ids, marked retried (their posts go through
+ * the deliveries queue). Deduplication keeps an id for a day after its job is gone, so an event
+ * handed over twice is queued once.
  */
-export async function enqueueEvent(events: EventQueue, id: string, data: EventJobData): Promise<void> {
-  await events.add(data.kind, data, { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS } });
+export async function handOverEvents(events: EventQueue, webhooks: readonly { id: string; data: EventJobData }[], delayMs = 0): Promise<void> {
+  await events.addBulk(
+    webhooks.map(({ id, data }) => ({ name: data.kind, data: { ...data, retried: true }, opts: { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS }, delay: delayMs } })),
+  );
 }
 
 export interface AcceptEventDeps {
-  events: EventQueue;
-  /** The connection the queue writes through: while it is not ready, Redis is not tried at all. */
+  intake: WebhookIntake;
+  /** The connection the intake writes through: while it is not ready, Redis is not tried at all. */
   redis?: Pick<Redis, "status">;
   /** Where an event waits when Redis does not take it; without one, such an event is refused. */
   spool?: Db;
@@ -31,14 +35,14 @@ export interface AcceptEventDeps {
 export type Acceptance = "queued" | "spooled" | "refused";
 
 export async function acceptEvent(deps: AcceptEventDeps, id: string, data: EventJobData): Promise<Acceptance> {
-  const { events, redis, spool, logger, within } = deps;
+  const { intake, redis, spool, logger, within } = deps;
   let redisError: string;
   if (redis && redis.status !== "ready") {
     // Reconnecting (a restart, a failover): a write now would fail or wait for nothing.
     redisError = `Redis connection ${redis.status}`;
   } else {
     try {
-      await within(enqueueEvent(events, id, data));
+      await within(intake.take(id, data));
       return "queued";
     } catch (error) {
       // Should this write still land later, the replayed copy is a duplicate and is ignored.

@@ -1,6 +1,7 @@
 // Job counts for /metrics and `gitlab-mm queue stats`, and the replay behind `gitlab-mm queue retry-failed`.
 import type { JobState, Queue } from "bullmq";
 import type { Redis } from "ioredis";
+import { webhookIntake, type WebhookIntake } from "./intake.js";
 import { openPersonalQueue } from "./personal.js";
 import { openQueues } from "./queues.js";
 
@@ -13,12 +14,23 @@ export type QueueStats = Partial<Record<QueueName, StateCounts>>;
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each queue has its own job data type
 export type QueueSet = Partial<Record<QueueName, Queue<any>>>;
 
-export async function jobCounts(queues: QueueSet): Promise<QueueStats> {
+/**
+ * Counts per state. Webhooks in the intake (src/queue/intake.ts) are events too: those in its list
+ * are waiting, those a consumer holds are active.
+ */
+export async function jobCounts(queues: QueueSet, intake?: Pick<WebhookIntake, "counts">): Promise<QueueStats> {
   const stats: QueueStats = {};
   await Promise.all(
     QUEUE_NAMES.map(async (name) => {
       const queue = queues[name];
-      if (queue) stats[name] = (await queue.getJobCounts(...JOB_STATES)) as StateCounts;
+      if (!queue) return;
+      const counts = (await queue.getJobCounts(...JOB_STATES)) as StateCounts;
+      if (name === "events" && intake) {
+        const { waiting, held } = await intake.counts();
+        counts.waiting += waiting;
+        counts.active += held;
+      }
+      stats[name] = counts;
     }),
   );
   return stats;
@@ -34,7 +46,7 @@ async function withQueues<T>(connection: Redis, prefix: string, use: (q: Require
 }
 
 export function queueStats(connection: Redis, prefix: string): Promise<QueueStats> {
-  return withQueues(connection, prefix, jobCounts);
+  return withQueues(connection, prefix, (queues) => jobCounts(queues, webhookIntake(connection, prefix)));
 }
 
 /** Moves every failed job of every queue back to waiting; returns how many per queue. */

@@ -1,10 +1,10 @@
-// Queue "events": one job per accepted webhook. Runs the handler (pure) and the router, then queues
-// one delivery job per (event, channel) and per (event, person) whose id derives from what happened,
-// so a retried event job, a second bot process or the same event through another hook adds nothing
-// new. Direct messages for people with a digest are held for it instead (src/queue/personal.ts).
-// The events worker then posts them itself, a few at a time, under the same delivery ids, which spares
-// each post a second trip through the queue; whatever does not post at the first try goes to the
-// deliveries queue, whose retries, backoff and pacing take it from there.
+// Handling an event (from the intake, src/queue/intake.ts, or from queue "events" when retried): runs
+// the handler (pure) and the router, then plans one delivery per (event, channel) and per (event,
+// person) whose id derives from what happened, so a retried event, a second bot process or the same
+// event through another hook adds nothing new. Direct messages for people with a digest are held for
+// it instead (src/queue/personal.ts). On a first try the event's posts are made at once, a few at a
+// time, under the same delivery ids, which spares each post a trip through the queue; whatever does
+// not post then goes to the deliveries queue, whose retries, backoff and pacing take it from there.
 import { UnrecoverableError, Worker, type Job } from "bullmq";
 import type { Redis } from "ioredis";
 import { isKnownKind, notificationsFor, PayloadError, type EventKind, type PayloadOf } from "../../handlers/index.js";
@@ -143,19 +143,17 @@ export const DIRECT_POSTS_AT_ONCE = 8;
 const STOPS_DIRECT_POSTING: ReadonlySet<string> = new Set(["rate_limited", "server", "network"]);
 
 /**
- * Posts the deliveries of a first attempt directly, a few at a time, and returns those left for the
- * queue: all of them for a retried or recovered event job (a queued copy of one may be running); the
- * rest once Mattermost's bucket runs low, Mattermost fails or the worker is closing; and each that did
- * not post, to be retried there.
+ * Posts the deliveries of a first try directly, a few at a time, and returns those left for the
+ * queue: the rest once Mattermost's bucket runs low, Mattermost fails or the worker is closing; and
+ * each that did not post, to be retried there.
  */
 async function postDirectly(
-  job: Job<EventJobData>,
+  about: { delivery: string | undefined; kind: string },
   deliveries: PlannedDelivery[],
   direct: DirectPosting,
   closing: () => boolean,
   log: Logger,
 ): Promise<PlannedDelivery[]> {
-  if (job.attemptsMade > 0 || job.stalledCounter > 0) return deliveries;
   const left: PlannedDelivery[] = [];
   let next = 0;
   let stopped = false;
@@ -181,49 +179,57 @@ async function postDirectly(
     }
   };
   await Promise.all(Array.from({ length: Math.min(direct.atOnce ?? DIRECT_POSTS_AT_ONCE, deliveries.length) }, lane));
-  if (left.length > 0) log.debug({ delivery: job.id, kind: job.data.kind, left: left.length, err: firstError }, "deliveries left to the deliveries queue");
+  if (left.length > 0) log.debug({ ...about, left: left.length, err: firstError }, "deliveries left to the deliveries queue");
   return left;
 }
 
-export function startEventsWorker(
-  deps: PlanDeps & { connection: Redis; prefix: string; deliveries: DeliveryQueue; logger: Logger; concurrency?: number; direct?: DirectPosting },
-): Worker<EventJobData> {
-  const worker = new Worker<EventJobData>(
+export type EventDeps = PlanDeps & { deliveries: DeliveryQueue; logger: Logger; direct?: DirectPosting };
+
+/**
+ * Handles one event: plans its posts, makes those it can at once on a first try (`firstTry`), queues
+ * the rest, holds digest messages. A retried or recovered event queues every post: a queued copy of
+ * one may be running. Throws PayloadError for a payload its handler cannot read.
+ */
+export async function handleEvent(id: string | undefined, data: EventJobData, deps: EventDeps, firstTry: boolean, closing: () => boolean): Promise<{ posts: number }> {
+  // Fields named on each line rather than a child logger per event: pino serializes a child's fields
+  // when it is made, which costs every event, logged or not.
+  const about = { delivery: id, kind: data.kind };
+  const plan = await planDeliveries(data, deps);
+  if (!plan.known) {
+    deps.logger.info(about, "event of an unknown kind dropped");
+    return { posts: 0 };
+  }
+  const queued = deps.direct && firstTry && !data.retried && plan.deliveries.length > 0 ? await postDirectly(about, plan.deliveries, deps.direct, closing, deps.logger) : plan.deliveries;
+  if (queued.length > 0) {
+    await deps.deliveries.addBulk(
+      queued.map((d) => ({
+        name: "post",
+        data: d.data,
+        opts: { jobId: d.id, deduplication: { id: d.id, ttl: DEDUPE_TTL_MS } },
+      })),
+    );
+  }
+  if (plan.held.length > 0 && deps.people) {
+    await holdForDigest(deps.db, deps.people.queue, plan.held, { now: deps.people.now, windows: deps.people.digestWindows });
+  }
+  deps.logger.debug({ ...about, posts: plan.deliveries.length, held: plan.held.length }, "event routed");
+  return { posts: plan.deliveries.length };
+}
+
+/** The events queue: events handed over by the intake (src/queue/intake.ts) and the spool's older jobs, with retries and backoff. */
+export function startEventsWorker(deps: EventDeps & { connection: Redis; prefix: string; concurrency?: number }): Worker<EventJobData> {
+  const worker: Worker<EventJobData> = new Worker<EventJobData>(
     EVENTS_QUEUE,
     async (job: Job<EventJobData>) => {
-      // Fields named on each line rather than a child logger per job: pino serializes a child's fields
-      // when it is made, which costs every job, logged or not.
-      const about = { delivery: job.id, kind: job.data.kind };
-      let plan;
       try {
-        plan = await planDeliveries(job.data, deps);
+        return await handleEvent(job.id, job.data, deps, job.attemptsMade === 0 && job.stalledCounter === 0, () => worker.closing !== undefined);
       } catch (error) {
         if (error instanceof PayloadError) {
-          deps.logger.warn({ ...about, err: error.message }, "webhook payload cannot be handled; dropped");
+          deps.logger.warn({ delivery: job.id, kind: job.data.kind, err: error.message }, "webhook payload cannot be handled; dropped");
           throw new UnrecoverableError(error.message);
         }
         throw error;
       }
-      if (!plan.known) {
-        deps.logger.info(about, "event of an unknown kind dropped");
-        return { posts: 0 };
-      }
-      const closing = () => worker.closing !== undefined;
-      const queued = deps.direct && plan.deliveries.length > 0 ? await postDirectly(job, plan.deliveries, deps.direct, closing, deps.logger) : plan.deliveries;
-      if (queued.length > 0) {
-        await deps.deliveries.addBulk(
-          queued.map((d) => ({
-            name: "post",
-            data: d.data,
-            opts: { jobId: d.id, deduplication: { id: d.id, ttl: DEDUPE_TTL_MS } },
-          })),
-        );
-      }
-      if (plan.held.length > 0 && deps.people) {
-        await holdForDigest(deps.db, deps.people.queue, plan.held, { now: deps.people.now, windows: deps.people.digestWindows });
-      }
-      deps.logger.debug({ ...about, posts: plan.deliveries.length, held: plan.held.length }, "event routed");
-      return { posts: plan.deliveries.length };
     },
     { connection: deps.connection, prefix: deps.prefix, concurrency: deps.concurrency ?? 4, autorun: true, settings: { backoffStrategy } },
   );

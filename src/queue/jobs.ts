@@ -20,6 +20,11 @@ export interface EventJobData {
   receivedAt: number;
   /** The webhook body exactly as GitLab sent it (parsed by the worker; cheaper than re-serialising). */
   body: string;
+  /**
+   * Handed to the events queue after its handling failed or its consumer stopped (src/queue/intake.ts):
+   * some of its posts may have been made, so each goes through the deliveries queue.
+   */
+  retried?: boolean;
 }
 
 export interface DeliveryJobData {

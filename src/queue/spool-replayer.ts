@@ -1,23 +1,22 @@
-// Drains the webhook spool (src/store/webhook-spool.ts) into the events queue once Redis answers again.
+// Drains the webhook spool (src/store/webhook-spool.ts) into the intake once Redis answers again.
 // Every process runs one, whatever its role: a web-only process spools, and with SQLite its spool is
 // a file no other host reads. A Redis lock lets one process at a time take a batch from the head of
 // the spool, so rows are queued once and in arrival order; should the lock lapse mid-batch, the
-// queue's deduplication by delivery id still queues each webhook once. A row is deleted only after
-// its job was added.
+// intake's deduplication by delivery id still keeps each webhook once. A row is deleted only after
+// the intake has it.
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import type { Metrics } from "../metrics.js";
 import { tryLock } from "../redis-lock.js";
 import type { Db } from "../store/db.js";
 import { countSpooled, deleteSpooled, oldestSpooled, type SpooledWebhook } from "../store/webhook-spool.js";
-import { enqueueEvent } from "./accept-event.js";
+import type { WebhookIntake } from "./intake.js";
 import type { EventJobData } from "./jobs.js";
-import type { EventQueue } from "./queues.js";
 
 export interface SpoolReplayerDeps {
   db: Db;
-  events: EventQueue;
-  /** The connection the queue writes through; it also holds the replay lock. */
+  intake: WebhookIntake;
+  /** The connection the intake writes through; it also holds the replay lock. */
   redis: Redis;
   /** QUEUE_PREFIX: the lock's key lives beside the queues'. */
   keyPrefix: string;
@@ -47,7 +46,7 @@ function jobDataOf(webhook: SpooledWebhook): EventJobData {
 }
 
 export function spoolReplayer(deps: Omit<SpoolReplayerDeps, "logger" | "metrics" | "intervalMs">): SpoolReplayer {
-  const { db, events, redis } = deps;
+  const { db, intake, redis } = deps;
   const batchSize = deps.batchSize ?? 200;
   const lockKey = `${deps.keyPrefix}:webhook-spool:replay-lock`;
 
@@ -55,12 +54,11 @@ export function spoolReplayer(deps: Omit<SpoolReplayerDeps, "logger" | "metrics"
     if (redis.status !== "ready") return 0;
     const lock = await tryLock(redis, lockKey, deps.lockTtlMs ?? LOCK_TTL_MS);
     if (!lock) return 0;
-    const queued: string[] = [];
+    let queued: string[] = [];
     try {
-      for (const webhook of await oldestSpooled(db, batchSize)) {
-        await enqueueEvent(events, webhook.deliveryId, jobDataOf(webhook));
-        queued.push(webhook.deliveryId);
-      }
+      const webhooks = await oldestSpooled(db, batchSize);
+      await intake.takeAll(webhooks.map((webhook) => ({ id: webhook.deliveryId, data: jobDataOf(webhook) })));
+      queued = webhooks.map((webhook) => webhook.deliveryId);
     } finally {
       try {
         await deleteSpooled(db, queued);

@@ -1,5 +1,4 @@
 import net from "node:net";
-import { Queue, Worker } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { webhookRoutes } from "../../src/http/webhook-route.js";
@@ -7,10 +6,11 @@ import { webhookTokenFor } from "../../src/http/webhook-tokens.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics } from "../../src/metrics.js";
 import { producerConnection, waitReady } from "../../src/queue/connection.js";
-import { deliveryIdFor, EVENTS_QUEUE, type EventJobData } from "../../src/queue/jobs.js";
-import { openQueues, type EventQueue } from "../../src/queue/queues.js";
+import { startIntakeConsumer, webhookIntake, type WebhookIntake } from "../../src/queue/intake.js";
+import { deliveryIdFor, type EventJobData } from "../../src/queue/jobs.js";
 import { captureLogger, type CapturedLogger } from "../commands/helpers.js";
 import { fixture, fixtureText } from "../support/fixtures.js";
+import { keptWebhooks } from "../support/intake.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
@@ -28,63 +28,74 @@ function post(app: ReturnType<typeof webhookRoutes>, body: string | Uint8Array, 
 describe("POST /webhooks/gitlab", () => {
   const prefix = uniquePrefix("ingress");
   let redis: Redis;
-  let events: EventQueue;
+  let intake: WebhookIntake;
   let app: ReturnType<typeof webhookRoutes>;
   const metrics = createMetrics();
+  const waiting = async () => (await intake.counts()).waiting;
 
   beforeAll(async () => {
     redis = producerConnection(redisUrl);
     await waitReady(redis);
-    events = openQueues(redis, prefix).events;
-    app = webhookRoutes({ events, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics, now: () => 1_700_000_000_000 });
+    intake = webhookIntake(redis, prefix);
+    app = webhookRoutes({ intake, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics, now: () => 1_700_000_000_000 });
   });
   afterAll(async () => {
-    await events.close();
     await dropPrefix(prefix);
     redis.disconnect();
   });
 
   const mr = fixtureText("merge_request.json");
 
-  it("queues an accepted event before answering 202 with its id", async () => {
+  it("keeps an accepted event in the intake before answering 202 with its id", async () => {
     const res = await post(app, mr, { "Idempotency-Key": "key-1" });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     expect(id).toMatch(/^wh-[0-9a-f]{40}$/);
-    const job = await events.getJob(id);
-    expect(job?.data).toEqual<EventJobData>({ kind: "merge_request", eventHeader: "Merge Request Hook", receivedAt: 1_700_000_000_000, body: mr });
+    expect((await keptWebhooks(redis, prefix)).get(id)).toEqual<EventJobData>({ kind: "merge_request", eventHeader: "Merge Request Hook", receivedAt: 1_700_000_000_000, body: mr });
   });
 
-  it("queues GitLab's retry of one delivery (same Idempotency-Key) once, answering the first id", async () => {
+  it("keeps GitLab's retry of one delivery (same Idempotency-Key) once, answering the first id", async () => {
     const first = (await (await post(app, mr, { "Idempotency-Key": "key-2" })).json()) as { id: string };
+    const before = await waiting();
     const retry = await post(app, mr, { "Idempotency-Key": "key-2" });
     expect(retry.status).toBe(202);
     expect(((await retry.json()) as { id: string }).id).toBe(first.id);
-    const jobs = await events.getJobs(["waiting", "active", "completed", "delayed"]);
-    expect(jobs.filter((j) => j.id === first.id)).toHaveLength(1);
+    expect(await waiting()).toBe(before);
+    // Two at once, in one write to Redis, are kept once too.
+    const [a, b] = await Promise.all([post(app, mr, { "Idempotency-Key": "key-2b" }), post(app, mr, { "Idempotency-Key": "key-2b" })]);
+    expect([a.status, b.status]).toEqual([202, 202]);
+    expect(await waiting()).toBe(before + 1);
   });
 
-  it("remembers the key after the job was processed and trimmed", async () => {
-    const trimPrefix = uniquePrefix("trim");
-    const trimmed = new Queue<EventJobData>(EVENTS_QUEUE, { connection: redis, prefix: trimPrefix, defaultJobOptions: { removeOnComplete: true } });
-    const consumer = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    let processed = 0;
-    const worker = new Worker(EVENTS_QUEUE, async () => void processed++, { connection: consumer, prefix: trimPrefix });
-    const trimApp = webhookRoutes({ events: trimmed, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
+  it("remembers the key after the event was taken and handled", async () => {
+    const handledPrefix = uniquePrefix("handled");
+    const handledIntake = webhookIntake(redis, handledPrefix);
+    const consumerRedis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const handled: string[] = [];
+    const consumer = startIntakeConsumer({
+      redis: consumerRedis,
+      prefix: handledPrefix,
+      concurrency: 2,
+      logger,
+      handle: async (id) => void handled.push(id),
+      handOver: async () => {
+        throw new Error("nothing is handed over here");
+      },
+    });
+    const handledApp = webhookRoutes({ intake: handledIntake, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
     try {
-      const first = (await (await post(trimApp, mr, { "Idempotency-Key": "key-3" })).json()) as { id: string };
-      await waitFor(async () => processed === 1 && !(await trimmed.getJob(first.id)));
-      const again = await post(trimApp, mr, { "Idempotency-Key": "key-3" });
+      const first = (await (await post(handledApp, mr, { "Idempotency-Key": "key-3" })).json()) as { id: string };
+      await waitFor(async () => handled.length === 1 && (await handledIntake.counts()).held === 0);
+      const again = await post(handledApp, mr, { "Idempotency-Key": "key-3" });
       expect(again.status).toBe(202);
       expect(((await again.json()) as { id: string }).id).toBe(first.id);
       await new Promise((r) => setTimeout(r, 300));
-      expect(processed).toBe(1);
-      expect(await trimmed.count()).toBe(0);
+      expect(handled).toEqual([first.id]);
+      expect(await handledIntake.counts()).toEqual({ waiting: 0, held: 0 });
     } finally {
-      await worker.close();
-      await trimmed.close();
-      consumer.disconnect();
-      await dropPrefix(trimPrefix);
+      await consumer.close();
+      consumerRedis.disconnect();
+      await dropPrefix(handledPrefix);
     }
   });
 
@@ -102,7 +113,7 @@ describe("POST /webhooks/gitlab", () => {
     ["wrong token", { "X-Gitlab-Token": "webhook-secret-2" }, 401],
     ["token with a different length", { "X-Gitlab-Token": "x" }, 401],
   ])("refuses a %s with 401 and queues nothing", async (_name, headers, status) => {
-    const before = await events.count();
+    const before = await waiting();
     const h: Record<string, string> = { ...headers };
     const res = await app.request("/webhooks/gitlab", {
       method: "POST",
@@ -110,7 +121,7 @@ describe("POST /webhooks/gitlab", () => {
       body: mr,
     });
     expect(res.status).toBe(status);
-    expect(await events.count()).toBe(before);
+    expect(await waiting()).toBe(before);
   });
 
   it.each([
@@ -120,10 +131,10 @@ describe("POST /webhooks/gitlab", () => {
     ["an empty body", "", 400],
     ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]), 400],
   ])("answers %s with %i", async (_name, body: string | Uint8Array, status) => {
-    const before = await events.count();
+    const before = await waiting();
     const res = await post(app, body, { "X-Gitlab-Event": "Unknown Hook" });
     expect(res.status).toBe(status);
-    expect(await events.count()).toBe(before);
+    expect(await waiting()).toBe(before);
   });
 
   it("refuses a body over WEBHOOK_MAX_BYTES with 413, declared or streamed", async () => {
@@ -145,11 +156,11 @@ describe("POST /webhooks/gitlab", () => {
   });
 
   it("answers 202 to an unknown event kind without queueing it", async () => {
-    const before = await events.count();
+    const before = await waiting();
     const res = await post(app, JSON.stringify({ object_kind: "something_new", id: 1 }), { "X-Gitlab-Event": "Something Hook" });
     expect(res.status).toBe(202);
     expect(await res.json()).toMatchObject({ ignored: true });
-    expect(await events.count()).toBe(before);
+    expect(await waiting()).toBe(before);
   });
 
   it("counts accepted and refused webhooks", async () => {
@@ -164,9 +175,7 @@ describe("POST /webhooks/gitlab while Redis is out", () => {
   it("answers 503 at once when Redis refuses connections", async () => {
     const redis = producerConnection("redis://127.0.0.1:1");
     redis.on("error", () => {});
-    const events = new Queue(EVENTS_QUEUE, { connection: redis, prefix: uniquePrefix("down") }) as EventQueue;
-    events.on("error", () => {});
-    const app = webhookRoutes({ events, secrets: [SECRET], maxBytes: 1 << 20, logger, metrics: createMetrics() });
+    const app = webhookRoutes({ intake: webhookIntake(redis, uniquePrefix("down")), secrets: [SECRET], maxBytes: 1 << 20, logger, metrics: createMetrics() });
     const started = performance.now();
     const res = await post(app, fixtureText("merge_request.json"));
     expect(res.status).toBe(503);
@@ -181,9 +190,7 @@ describe("POST /webhooks/gitlab while Redis is out", () => {
     const port = (silent.address() as net.AddressInfo).port;
     const redis = producerConnection(`redis://127.0.0.1:${port}`);
     redis.on("error", () => {});
-    const events = new Queue(EVENTS_QUEUE, { connection: redis, prefix: uniquePrefix("hung") }) as EventQueue;
-    events.on("error", () => {});
-    const app = webhookRoutes({ events, secrets: [SECRET], maxBytes: 1 << 20, logger, metrics: createMetrics() });
+    const app = webhookRoutes({ intake: webhookIntake(redis, uniquePrefix("hung")), secrets: [SECRET], maxBytes: 1 << 20, logger, metrics: createMetrics() });
     const started = performance.now();
     const res = await post(app, fixtureText("merge_request.json"));
     expect(res.status).toBe(503);
@@ -207,8 +214,8 @@ describe("POST /webhooks/gitlab served by Node", () => {
     const redis = producerConnection(redisUrl);
     await waitReady(redis);
     const prefix = uniquePrefix("node");
-    const events = openQueues(redis, prefix).events;
-    const app = webhookRoutes({ events, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
+    const intake = webhookIntake(redis, prefix);
+    const app = webhookRoutes({ intake, secrets: [SECRET], maxBytes: 64 * 1024, logger, metrics: createMetrics() });
     const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
     await new Promise((r) => server.once("listening", r));
     const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
@@ -223,7 +230,7 @@ describe("POST /webhooks/gitlab served by Node", () => {
       const ok = await send(fixtureText("merge_request.json"), { "Idempotency-Key": "node-1" });
       expect(ok.status).toBe(202);
       const { id } = (await ok.json()) as { id: string };
-      expect((await events.getJob(id))?.data.body).toBe(fixtureText("merge_request.json"));
+      expect((await keptWebhooks(redis, prefix)).get(id)?.body).toBe(fixtureText("merge_request.json"));
       const chunked = new ReadableStream<Uint8Array>({
         start(controller) {
           for (let i = 0; i < 10; i++) controller.enqueue(new TextEncoder().encode("x".repeat(10 * 1024)));
@@ -244,7 +251,7 @@ describe("POST /webhooks/gitlab served by Node", () => {
       });
       const multi = await send(pieces, { "Idempotency-Key": "node-2" });
       expect(multi.status).toBe(202);
-      expect((await events.getJob(((await multi.json()) as { id: string }).id))?.data.body).toBe(text);
+      expect((await keptWebhooks(redis, prefix)).get(((await multi.json()) as { id: string }).id)?.body).toBe(text);
 
       // A client that goes away in the middle of its body leaves nothing queued, and the next is served.
       const { port } = new URL(base);
@@ -255,10 +262,9 @@ describe("POST /webhooks/gitlab served by Node", () => {
       );
       socket.destroy();
       expect((await send(fixtureText("merge_request.json"), { "Idempotency-Key": "node-3" })).status).toBe(202);
-      expect(await events.getJobCounts("wait")).toEqual({ wait: 3 });
+      expect((await intake.counts()).waiting).toBe(3);
     } finally {
       server.close();
-      await events.close();
       redis.disconnect();
       await dropPrefix(prefix);
     }
@@ -270,7 +276,7 @@ describe("POST /webhooks/gitlab with several master secrets and derived tokens",
   const NEW = "new-master-secret";
   const prefix = uniquePrefix("scoped");
   let redis: Redis;
-  let events: EventQueue;
+  let intake: WebhookIntake;
   let app: ReturnType<typeof webhookRoutes>;
   let log: CapturedLogger;
   // merge_request.json is about gitlabhq/gitlab-test; the title is how a logged payload would show.
@@ -291,17 +297,16 @@ describe("POST /webhooks/gitlab with several master secrets and derived tokens",
   beforeAll(async () => {
     redis = producerConnection(redisUrl);
     await waitReady(redis);
-    events = openQueues(redis, prefix).events;
+    intake = webhookIntake(redis, prefix);
   });
   beforeEach(() => {
     log = captureLogger();
-    app = webhookRoutes({ events, secrets: [NEW, OLD], maxBytes: 1 << 20, logger: log.logger, metrics: createMetrics() });
+    app = webhookRoutes({ intake, secrets: [NEW, OLD], maxBytes: 1 << 20, logger: log.logger, metrics: createMetrics() });
   });
   afterEach(() => {
     expect(log.text()).not.toContain(title);
   });
   afterAll(async () => {
-    await events.close();
     await dropPrefix(prefix);
     redis.disconnect();
   });
@@ -317,12 +322,12 @@ describe("POST /webhooks/gitlab with several master secrets and derived tokens",
     const accepted = await send(mergeRequestIn("gitlabhq/gitlab-test"), token);
     expect(accepted.status).toBe(202);
     const { id } = (await accepted.json()) as { id: string };
-    expect((await events.getJob(id))?.data.kind).toBe("merge_request");
+    expect((await keptWebhooks(redis, prefix)).get(id)?.kind).toBe("merge_request");
 
-    const before = await events.count();
+    const before = (await intake.counts()).waiting;
     const refused = await send(mergeRequestIn("gitlabhq/other-project"), token);
     expect(refused.status).toBe(401);
-    expect(await events.count()).toBe(before);
+    expect((await intake.counts()).waiting).toBe(before);
     // Nor for the group above it, nor a project below a same-named group.
     expect((await send(mergeRequestIn("gitlabhq"), token)).status).toBe(401);
     expect((await send(mergeRequestIn("gitlabhq/gitlab-test/inner"), token)).status).toBe(401);

@@ -6,6 +6,7 @@ import type { Worker } from "bullmq";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { DELIVERY_PROP } from "../../src/queue/delivery-worker.js";
+import { handOverEvents } from "../../src/queue/accept-event.js";
 import { startEventsWorker } from "../../src/queue/events-worker.js";
 import type { EventJobData } from "../../src/queue/jobs.js";
 import { upsertSubscription } from "../../src/store/subscriptions.js";
@@ -72,6 +73,14 @@ describe("events worker posting directly", () => {
     expect(await deliveryJobs(bed)).toBe(0);
     expect(String(bed.sim.posts(channel!)[0]!.props?.[DELIVERY_PROP])).toMatch(/^post-/);
     expect(bed.sim.violations).toEqual([]);
+  });
+
+  it("queues every post of an event handed over as retried (some may have been made), and each is posted once", async () => {
+    const bed = await world("direct-retried");
+    const channels = await subscribedChannels(bed, 3);
+    await handOverEvents(bed.events, [{ id: "wh-direct-retried", data: { kind: "push", eventHeader: "Push Hook", receivedAt: Date.now(), body: fixtureText("push.json") } }]);
+    await waitFor(everyPosted(bed, channels), 10_000, "the push posted in every channel");
+    expect(await deliveryJobs(bed)).toBe(3);
   });
 
   it("posts a fan-out to many channels itself, without delivery jobs", async () => {

@@ -2,19 +2,19 @@
 // it once Redis answers again. Real Redis servers (the shared one, and servers of this file's own that
 // it stops, pauses and restarts), real SQLite and PostgreSQL.
 import net from "node:net";
-import type { Job } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { webhookRoutes, type WebhookDeps } from "../../src/http/webhook-route.js";
 import { createLogger } from "../../src/logger.js";
 import { createMetrics, type Metrics } from "../../src/metrics.js";
-import { acceptEvent, enqueueEvent } from "../../src/queue/accept-event.js";
+import { acceptEvent } from "../../src/queue/accept-event.js";
 import { producerConnection, waitReady } from "../../src/queue/connection.js";
+import { webhookIntake, type WebhookIntake } from "../../src/queue/intake.js";
 import type { EventJobData } from "../../src/queue/jobs.js";
-import { openQueues, type EventQueue } from "../../src/queue/queues.js";
 import { spoolReplayer, startSpoolReplayer } from "../../src/queue/spool-replayer.js";
 import { countSpooled, oldestSpooled, spoolWebhook } from "../../src/store/webhook-spool.js";
 import { fixtureText } from "../support/fixtures.js";
+import { keptWebhooks } from "../support/intake.js";
 import { createTestDatabase, databaseKinds, postgresAvailable, type TestDatabase } from "../support/db.js";
 import { dropPrefix, redisUrl, uniquePrefix } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
@@ -39,23 +39,20 @@ async function idOf(response: Response): Promise<string> {
   return ((await response.json()) as { id: string }).id;
 }
 
-/** A producer connection and an events queue on it, as src/main.ts makes them. */
-function producerQueue(url: string, prefix: string): { redis: Redis; events: EventQueue } {
+/** A producer connection and the intake on it, as src/main.ts makes them. */
+function producerQueue(url: string, prefix: string): { redis: Redis; intake: WebhookIntake; prefix: string } {
   const redis = producerConnection(url);
   redis.on("error", () => {});
-  const events = openQueues(redis, prefix).events;
-  events.on("error", () => {});
-  return { redis, events };
+  return { redis, intake: webhookIntake(redis, prefix), prefix };
 }
 
-function routeWith(deps: Pick<WebhookDeps, "events" | "redis" | "spool"> & { metrics?: Metrics }): App {
+function routeWith(deps: Pick<WebhookDeps, "intake" | "redis" | "spool"> & { metrics?: Metrics }): App {
   return webhookRoutes({ secrets: [SECRET], maxBytes: 1 << 20, logger, metrics: createMetrics(), now: () => 1_700_000_000_000, ...deps });
 }
 
-/** Waiting jobs, oldest first. */
-async function waitingIds(events: EventQueue): Promise<string[]> {
-  const jobs: Job<EventJobData>[] = await events.getJobs(["waiting"], 0, -1, true);
-  return jobs.map((j) => j.id!);
+/** Webhooks in the intake, oldest first. */
+async function waitingIds({ redis, prefix }: { redis: Redis; prefix: string }): Promise<string[]> {
+  return [...(await keptWebhooks(redis, prefix)).keys()];
 }
 
 const cleanups: (() => unknown)[] = [];
@@ -73,10 +70,10 @@ describe.each(databaseKinds)("webhooks while Redis is out, spooled in %s", (kind
   });
 
   it("answers 202 when Redis refuses connections, and keeps each delivery once in the spool", async () => {
-    const { redis, events } = producerQueue("redis://127.0.0.1:1", uniquePrefix("refused"));
+    const { redis, intake } = producerQueue("redis://127.0.0.1:1", uniquePrefix("refused"));
     cleanups.push(() => redis.disconnect());
     const metrics = createMetrics();
-    const app = routeWith({ events, redis, spool: test.db, metrics });
+    const app = routeWith({ intake, redis, spool: test.db, metrics });
 
     const first = await idOf(await post(app, "refused-1"));
     const second = await idOf(await post(app, "refused-2", fixtureText("push.json")));
@@ -95,9 +92,9 @@ describe.each(databaseKinds)("webhooks while Redis is out, spooled in %s", (kind
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     cleanups.push(() => silent.close());
-    const { redis, events } = producerQueue(`redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, uniquePrefix("silent"));
+    const { redis, intake } = producerQueue(`redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, uniquePrefix("silent"));
     cleanups.push(() => redis.disconnect());
-    const app = routeWith({ events, redis, spool: test.db });
+    const app = routeWith({ intake, redis, spool: test.db });
 
     const started = performance.now();
     const id = await idOf(await post(app, "silent-1"));
@@ -110,10 +107,10 @@ describe.each(databaseKinds)("webhooks while Redis is out, spooled in %s", (kind
   it("answers 503 only when the spool fails too", async () => {
     const broken = await createTestDatabase(kind);
     await broken.drop();
-    const { redis, events } = producerQueue("redis://127.0.0.1:1", uniquePrefix("both"));
+    const { redis, intake } = producerQueue("redis://127.0.0.1:1", uniquePrefix("both"));
     cleanups.push(() => redis.disconnect());
     const metrics = createMetrics();
-    const app = routeWith({ events, redis, spool: broken.db, metrics });
+    const app = routeWith({ intake, redis, spool: broken.db, metrics });
 
     const res = await post(app, "both-1");
     expect(res.status).toBe(503);
@@ -136,22 +133,22 @@ describe("acceptEvent", () => {
     const silent = net.createServer(() => {});
     await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
     cleanups.push(() => silent.close());
-    const { redis, events } = producerQueue(`redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, uniquePrefix("notready"));
+    const { redis, intake } = producerQueue(`redis://127.0.0.1:${(silent.address() as net.AddressInfo).port}`, uniquePrefix("notready"));
     cleanups.push(() => redis.disconnect());
     // No bound on the Redis write: had it been tried, it would wait for ever on this silent server.
     const unbounded = <T>(write: Promise<T>) => write;
-    expect(await acceptEvent({ events, redis, spool: test.db, logger, within: unbounded }, "wh-notready", data)).toBe("spooled");
+    expect(await acceptEvent({ intake, redis, spool: test.db, logger, within: unbounded }, "wh-notready", data)).toBe("spooled");
     expect(await countSpooled(test.db)).toBe(1);
   });
 
   it("queues, and spools nothing, while Redis answers", async () => {
     const prefix = uniquePrefix("answers");
-    const { redis, events } = producerQueue(redisUrl, prefix);
-    cleanups.push(() => dropPrefix(prefix), () => redis.disconnect(), () => events.close());
+    const { redis, intake } = producerQueue(redisUrl, prefix);
+    cleanups.push(() => dropPrefix(prefix), () => redis.disconnect());
     await waitReady(redis);
     const before = await countSpooled(test.db);
-    expect(await acceptEvent({ events, redis, spool: test.db, logger, within: (w) => w }, "wh-answers", data)).toBe("queued");
-    expect((await events.getJob("wh-answers"))?.data).toEqual(data);
+    expect(await acceptEvent({ intake, redis, spool: test.db, logger, within: (w) => w }, "wh-answers", data)).toBe("queued");
+    expect((await keptWebhooks(redis, prefix)).get("wh-answers")).toEqual(data);
     expect(await countSpooled(test.db)).toBe(before);
   });
 });
@@ -170,10 +167,10 @@ describe("replaying the spool once Redis answers", () => {
 
   it("spools through a Redis restart and queues every webhook once, in arrival order", async () => {
     const prefix = uniquePrefix("restart");
-    const { redis, events } = producerQueue(own.url, prefix);
-    cleanups.push(() => redis.disconnect(), () => events.close());
+    const { redis, intake } = producerQueue(own.url, prefix);
+    cleanups.push(() => redis.disconnect());
     await waitReady(redis);
-    const app = routeWith({ events, redis, spool: test.db });
+    const app = routeWith({ intake, redis, spool: test.db });
     const metrics = createMetrics();
 
     await idOf(await post(app, "restart-0"));
@@ -182,7 +179,7 @@ describe("replaying the spool once Redis answers", () => {
     for (let i = 1; i <= 5; i++) during.push(await idOf(await post(app, `restart-${i}`, JSON.stringify({ object_kind: "push", n: i }))));
     expect((await oldestSpooled(test.db, 10)).map((w) => w.deliveryId)).toEqual(during);
 
-    const replayer = startSpoolReplayer({ db: test.db, events, redis, keyPrefix: prefix, logger, metrics, intervalMs: 50 });
+    const replayer = startSpoolReplayer({ db: test.db, intake, redis, keyPrefix: prefix, logger, metrics, intervalMs: 50 });
     cleanups.push(() => replayer.stop());
     await waitFor(async () => /webhook_spool_size 5/.test(await metrics.registry.metrics()), 5000, "the gauge to show five spooled webhooks");
 
@@ -194,22 +191,21 @@ describe("replaying the spool once Redis answers", () => {
     await waitFor(async () => (await countSpooled(test.db)) === 0, 10_000, "the spool to drain");
     await waitFor(async () => /webhook_spool_size 0/.test(await metrics.registry.metrics()), 5000, "the gauge to show an empty spool");
     // The restarted Redis kept nothing from before the outage: what waits is what was spooled.
-    const waiting = await waitingIds(events);
+    const waiting = await waitingIds({ redis, prefix });
     expect(waiting).toHaveLength(5);
     expect(waiting.filter((id) => id !== during[2])).toEqual(during.filter((id) => id !== during[2]));
     expect(waiting.filter((id) => id === during[2])).toHaveLength(1);
-    const job = await events.getJob(during[0]!);
-    expect(job?.data).toEqual({ kind: "push", eventHeader: "Merge Request Hook", receivedAt: 1_700_000_000_000, body: JSON.stringify({ object_kind: "push", n: 1 }) });
+    expect((await keptWebhooks(redis, prefix)).get(during[0]!)).toEqual({ kind: "push", eventHeader: "Merge Request Hook", receivedAt: 1_700_000_000_000, body: JSON.stringify({ object_kind: "push", n: 1 }) });
   });
 
   // A try whose lock release (or whose lock taken in Redis but answered too late) timed out leaves the
   // lock until it expires: a short lock here, so that two such tries on a loaded machine still fit.
   it("spools within a second when Redis hangs mid-connection (paused), then replays", { timeout: 60_000 }, async () => {
     const prefix = uniquePrefix("paused");
-    const { redis, events } = producerQueue(own.url, prefix);
-    cleanups.push(() => redis.disconnect(), () => events.close());
+    const { redis, intake } = producerQueue(own.url, prefix);
+    cleanups.push(() => redis.disconnect());
     await waitReady(redis);
-    const app = routeWith({ events, redis, spool: test.db });
+    const app = routeWith({ intake, redis, spool: test.db });
 
     own.pause();
     let id: string;
@@ -225,14 +221,14 @@ describe("replaying the spool once Redis answers", () => {
     await waitFor(() => redis.status === "ready", 10_000, "the producer to answer again");
     // As the running replayer does every second: a try that times out while the resumed Redis works
     // through what piled up is tried again, and the row stays until its add succeeded.
-    const replayer = spoolReplayer({ db: test.db, events, redis, keyPrefix: prefix, lockTtlMs: 3000 });
+    const replayer = spoolReplayer({ db: test.db, intake, redis, keyPrefix: prefix, lockTtlMs: 3000 });
     let replayed = 0;
     await waitFor(async () => {
       replayed += await replayer.drain().catch(() => 0);
       return (await countSpooled(test.db)) === 0;
     }, 45_000, "the spool to be replayed");
     expect(replayed).toBe(1);
-    expect(await waitingIds(events)).toContain(id);
+    expect(await waitingIds({ redis, prefix })).toContain(id);
     expect(await countSpooled(test.db)).toBe(0);
   });
 });
@@ -251,21 +247,21 @@ describe.runIf(postgresAvailable)("two replayers on one PostgreSQL", () => {
     // Two processes: each its own connection and queue object.
     const a = producerQueue(redisUrl, prefix);
     const b = producerQueue(redisUrl, prefix);
-    cleanups.push(() => dropPrefix(prefix), () => a.redis.disconnect(), () => b.redis.disconnect(), () => a.events.close(), () => b.events.close());
+    cleanups.push(() => dropPrefix(prefix), () => a.redis.disconnect(), () => b.redis.disconnect());
     await Promise.all([waitReady(a.redis), waitReady(b.redis)]);
 
     const ids = Array.from({ length: 60 }, (_, i) => `wh-two-${String(i).padStart(2, "0")}`);
     for (const [i, id] of ids.entries()) await spoolWebhook(test.db, { deliveryId: id, kind: "push", receivedAt: i, body: `{"n":${i}}` });
     // One of them already made it into the queue before Redis stopped answering.
-    await enqueueEvent(a.events, ids[10]!, { kind: "push", receivedAt: 10, body: '{"n":10}' });
+    await a.intake.take(ids[10]!, { kind: "push", receivedAt: 10, body: '{"n":10}' });
 
-    const replayers = [a, b].map((p) => spoolReplayer({ db: test.db, events: p.events, redis: p.redis, keyPrefix: prefix, batchSize: 7 }));
+    const replayers = [a, b].map((p) => spoolReplayer({ db: test.db, intake: p.intake, redis: p.redis, keyPrefix: prefix, batchSize: 7 }));
     let replayed = 0;
     while ((await countSpooled(test.db)) > 0) {
       const counts = await Promise.all(replayers.flatMap((r) => [r.replayBatch(), r.replayBatch()]));
       replayed += counts.reduce((sum, n) => sum + n, 0);
     }
     expect(replayed).toBe(60);
-    expect(await waitingIds(a.events)).toEqual([ids[10], ...ids.filter((id) => id !== ids[10])]);
+    expect(await waitingIds(a)).toEqual([ids[10], ...ids.filter((id) => id !== ids[10])]);
   });
 });

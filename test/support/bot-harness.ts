@@ -11,6 +11,7 @@ import { createTokenCipher, generateKey, userLinkBinding } from "../../src/crypt
 import { createLogger } from "../../src/logger.js";
 import { startBot, type RunningBot } from "../../src/main.js";
 import { jobCounts } from "../../src/queue/admin.js";
+import { webhookIntake } from "../../src/queue/intake.js";
 import { openQueues } from "../../src/queue/queues.js";
 import { openDatabase } from "../../src/store/db.js";
 import { saveUserLink } from "../../src/store/user-links.js";
@@ -128,7 +129,7 @@ export async function startHarness(overrides: Record<string, string> = {}, name 
       });
     },
     async drained() {
-      const stats = await jobCounts(queues);
+      const stats = await jobCounts(queues, webhookIntake(probe, prefix));
       return Object.values(stats).every((s) => s.waiting + s.active + s.delayed + s.prioritized === 0);
     },
     async stop() {
