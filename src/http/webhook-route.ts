@@ -118,7 +118,7 @@ export function webhookRoutes(deps: WebhookDeps): Hono<{ Variables: BodyVariable
     const data: EventJobData = { kind, eventHeader, receivedAt: now(), body: text };
     // Redis gets under a second; then the webhook goes to the database spool instead.
     const within = <T>(write: Promise<T>) => withTimeout(write, ENQUEUE_TIMEOUT_MS);
-    if ((await acceptEvent({ intake, redis: deps.redis, spool: deps.spool, logger, within }, id, data)) === "refused") {
+    if ((await acceptEvent({ intake, redis: deps.redis, spool: deps.spool, logger, within }, id, data, bytes)) === "refused") {
       return reject(503, "queue_unavailable", "neither the queue nor its spool can take the webhook now");
     }
     metrics.webhooksReceived.inc({ kind });

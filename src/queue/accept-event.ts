@@ -34,7 +34,8 @@ export interface AcceptEventDeps {
 
 export type Acceptance = "queued" | "spooled" | "refused";
 
-export async function acceptEvent(deps: AcceptEventDeps, id: string, data: EventJobData): Promise<Acceptance> {
+/** `bodyBytes`: the body as it came, when the caller has it (`data.body` in UTF-8), kept as it is. */
+export async function acceptEvent(deps: AcceptEventDeps, id: string, data: EventJobData, bodyBytes?: Uint8Array): Promise<Acceptance> {
   const { intake, redis, spool, logger, within } = deps;
   let redisError: string;
   if (redis && redis.status !== "ready") {
@@ -42,7 +43,7 @@ export async function acceptEvent(deps: AcceptEventDeps, id: string, data: Event
     redisError = `Redis connection ${redis.status}`;
   } else {
     try {
-      await within(intake.take(id, data));
+      await within(intake.take(id, data, bodyBytes));
       return "queued";
     } catch (error) {
       // Should this write still land later, the replayed copy is a duplicate and is ignored.

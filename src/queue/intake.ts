@@ -9,6 +9,7 @@
 // whose handling failed, and what a consumer held when its lease lapsed (it died, or was stopped).
 // A handed-over event is marked `retried`, so its posts go through the deliveries queue, where each
 // post's record and stamp keep a second copy from posting twice.
+import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
 import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
@@ -26,8 +27,8 @@ const RECOVER_EVERY_MS = 5_000;
 const IDLE_WAIT_S = 1;
 
 /** A Lua script as an ioredis command: run by its SHA-1, sent whole only when Redis does not know it yet. */
-function scriptOn(redis: Redis, name: string, numberOfKeys: number, lua: string): (...keysThenArgs: string[]) => Promise<unknown> {
-  const commands = redis as unknown as Record<string, (...keysThenArgs: string[]) => Promise<unknown>>;
+function scriptOn(redis: Redis, name: string, numberOfKeys: number, lua: string): (...keysThenArgs: (string | Buffer)[]) => Promise<unknown> {
+  const commands = redis as unknown as Record<string, (...keysThenArgs: (string | Buffer)[]) => Promise<unknown>>;
   if (typeof commands[name] !== "function") redis.defineCommand(name, { numberOfKeys, lua });
   return (...keysThenArgs) => commands[name]!(...keysThenArgs);
 }
@@ -92,10 +93,15 @@ for _, c in ipairs(redis.call('SMEMBERS', KEYS[2])) do
 end
 return {redis.call('LLEN', KEYS[1]), held}`;
 
-/** One webhook as the list keeps it: the delivery id, the job data but the body (JSON), the body. */
-export function encodeEntry(id: string, data: EventJobData): string {
+/**
+ * One webhook as the list keeps it: the delivery id, the job data but the body (JSON), the body.
+ * Given the body's bytes as they came (`data.body` in UTF-8), they are copied as they are: encoding
+ * the text again for the socket costs more than reading it did.
+ */
+export function encodeEntry(id: string, data: EventJobData, bodyBytes?: Uint8Array): string | Buffer {
   const head: Omit<EventJobData, "body"> = { kind: data.kind, eventHeader: data.eventHeader, receivedAt: data.receivedAt };
-  return `${id}\n${JSON.stringify(head)}\n${data.body}`;
+  const lines = `${id}\n${JSON.stringify(head)}\n`;
+  return bodyBytes ? Buffer.concat([Buffer.from(lines), bodyBytes]) : lines + data.body;
 }
 
 export function decodeEntry(entry: string): { id: string; data: EventJobData } {
@@ -111,7 +117,7 @@ export interface WebhookIntake {
    * Keeps a webhook under its delivery id; resolves once Redis has it (with the other webhooks of
    * the same turn of the event loop, in one script). A repeated id is kept once.
    */
-  take(id: string, data: EventJobData): Promise<void>;
+  take(id: string, data: EventJobData, bodyBytes?: Uint8Array): Promise<void>;
   /** Keeps several at once (the spool's replay); answers how many were new. */
   takeAll(webhooks: readonly { id: string; data: EventJobData }[]): Promise<number>;
   /** Webhooks waiting to be taken by a consumer, and those consumers hold (being handled). */
@@ -123,11 +129,11 @@ export function webhookIntake(redis: Redis, prefix: string): WebhookIntake {
   const ttl = String(DEDUPE_TTL_MS);
   const push = scriptOn(redis, "gitlabMmIntakePush", 1, PUSH);
   const count = scriptOn(redis, "gitlabMmIntakeCount", 2, COUNT);
-  const write = (pairs: string[]) => push(keys.list, keys.seen, ttl, ...pairs) as Promise<number>;
+  const write = (pairs: (string | Buffer)[]) => push(keys.list, keys.seen, ttl, ...pairs) as Promise<number>;
 
-  let batch: { pairs: string[]; done: Promise<number> } | undefined;
-  function nextBatch(): { pairs: string[]; done: Promise<number> } {
-    const pairs: string[] = [];
+  let batch: { pairs: (string | Buffer)[]; done: Promise<number> } | undefined;
+  function nextBatch(): { pairs: (string | Buffer)[]; done: Promise<number> } {
+    const pairs: (string | Buffer)[] = [];
     // Written after this turn's I/O callbacks, so the webhooks read in one turn share one script.
     const done = new Promise<number>((resolve, reject) =>
       setImmediate(() => {
@@ -139,9 +145,9 @@ export function webhookIntake(redis: Redis, prefix: string): WebhookIntake {
   }
 
   return {
-    async take(id, data) {
+    async take(id, data, bodyBytes) {
       if (!batch || batch.pairs.length >= 2 * MOST_PER_WRITE) batch = nextBatch();
-      batch.pairs.push(id, encodeEntry(id, data));
+      batch.pairs.push(id, encodeEntry(id, data, bodyBytes));
       await batch.done;
     },
     async takeAll(webhooks) {

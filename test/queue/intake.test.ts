@@ -1,6 +1,7 @@
 // The webhook intake on a real Redis: kept once per delivery id, taken by consumers a few at a time,
 // each handled once; failures and the holdings of a consumer that stopped answering go to the events
 // queue (here: a list of what was handed over).
+import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
@@ -44,8 +45,13 @@ function setUp(name: string) {
 describe("webhook intake", () => {
   it("keeps an entry's id, head and body apart, whatever the body holds", () => {
     const data = { ...event(1), body: '{"a":"\\n"}\n\n{"b":1}' };
-    expect(decodeEntry(encodeEntry("wh-1", data))).toEqual({ id: "wh-1", data });
-    expect(decodeEntry(encodeEntry("wh-2", { kind: "push", receivedAt: 5, body: "" }))).toEqual({ id: "wh-2", data: { kind: "push", receivedAt: 5, body: "" } });
+    expect(decodeEntry(String(encodeEntry("wh-1", data)))).toEqual({ id: "wh-1", data });
+    expect(decodeEntry(String(encodeEntry("wh-2", { kind: "push", receivedAt: 5, body: "" })))).toEqual({ id: "wh-2", data: { kind: "push", receivedAt: 5, body: "" } });
+    // The body's bytes as they came give the same entry as its text.
+    const unicode = { ...event(3), body: '{"title":"Ünïcödé ✓ 😀"}' };
+    const fromBytes = encodeEntry("wh-3", unicode, new TextEncoder().encode(unicode.body));
+    expect(Buffer.isBuffer(fromBytes)).toBe(true);
+    expect(fromBytes.toString()).toBe(encodeEntry("wh-3", unicode));
   });
 
   it("keeps each delivery id once, across writes and within one", async () => {
