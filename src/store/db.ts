@@ -43,9 +43,10 @@ export function openDatabase(url: string): { db: Db; kind: DbKind } {
   // Several processes (server and CLI) may share the file: wait for a lock instead of failing.
   sqlite.pragma("busy_timeout = 5000");
   const database = reusingStatements(sqlite);
-  const dialect = new ImmediateSqliteDialect({ database });
+  const commits = new GroupCommit(sqlite);
+  const dialect = new ImmediateSqliteDialect({ database }, commits);
   const db = new Kysely<Database>({ dialect });
-  sqliteDatabases.set(db, { database, dialect });
+  sqliteDatabases.set(db, { database, dialect, commits });
   return { db, kind: "sqlite" };
 }
 
@@ -79,6 +80,58 @@ const SQLITE_SYNCHRONOUS = "NORMAL";
 interface SqliteHandle {
   database: SqliteDatabase;
   dialect: ImmediateSqliteDialect;
+  commits: GroupCommit;
+}
+
+/**
+ * The writes of one turn of the event loop in one SQLite transaction. Each commit appends every page
+ * it changed to the write-ahead log, and the bot's writes are small (a row or two): committed one by
+ * one, the same few pages were written again for each, which cost more than the writes themselves,
+ * and the log filled (and was copied back into the database) that much sooner. A write runs at once,
+ * so later reads see it; its caller hears of it only once it is committed, after the turn, so nothing
+ * acts on a write a crash could still undo. Anything going through Kysely (a transaction, a query
+ * while the connection is busy) commits the group first.
+ */
+class GroupCommit {
+  #open: { committed: Promise<void>; resolve: () => void; reject: (error: unknown) => void } | undefined;
+  readonly #sqlite: SQLite.Database;
+  readonly #begin: SQLite.Statement;
+  readonly #commit: SQLite.Statement;
+  constructor(sqlite: SQLite.Database) {
+    this.#sqlite = sqlite;
+    this.#begin = sqlite.prepare("begin immediate");
+    this.#commit = sqlite.prepare("commit");
+  }
+
+  /** Runs `write` inside the open group (opening one, which takes SQLite's write lock); resolves when the group commits. */
+  write<T>(write: () => T): Promise<T> {
+    if (!this.#open) {
+      this.#begin.run();
+      let resolve!: () => void;
+      let reject!: (error: unknown) => void;
+      const committed = new Promise<void>((res, rej) => ([resolve, reject] = [res, rej]));
+      this.#open = { committed, resolve, reject };
+      setImmediate(() => this.commit());
+    }
+    const { committed } = this.#open;
+    // A failing statement undoes only itself; the others of the group stand.
+    const result = write();
+    return committed.then(() => result);
+  }
+
+  /** Commits the open group, if any. */
+  commit(): void {
+    const group = this.#open;
+    if (!group) return;
+    this.#open = undefined;
+    try {
+      this.#commit.run();
+      group.resolve();
+    } catch (error) {
+      if (this.#sqlite.inTransaction) this.#sqlite.prepare("rollback").run();
+      group.reject(error);
+    }
+  }
 }
 const sqliteDatabases = new WeakMap<Db, SqliteHandle>();
 
@@ -88,18 +141,21 @@ const sqliteDatabases = new WeakMap<Db, SqliteHandle>();
  * queued), and the caller goes through Kysely. SQLite answers synchronously, so nothing can come in
  * between; Kysely's way costs more than the bot's small queries themselves (a lock, promises, a
  * connection handed out and back). The database has no Kysely plugins whose results this would skip.
+ * A write joins the turn's group commit (GroupCommit) and resolves once that is committed.
  */
-export function runOnIdleSqlite<O>(db: Db, query: CompiledQuery<O>): QueryResult<O> | undefined {
+export function runOnIdleSqlite<O>(db: Db, query: CompiledQuery<O>): QueryResult<O> | Promise<QueryResult<O>> | undefined {
   const handle = sqliteDatabases.get(db);
   if (!handle?.dialect.connectionIdle()) return undefined;
   const statement = handle.database.prepare(query.sql);
   if (statement.reader) return { rows: statement.all(query.parameters) as O[] };
-  const { changes, lastInsertRowid } = statement.run(query.parameters);
-  return {
-    numAffectedRows: changes === undefined || changes === null ? undefined : BigInt(changes),
-    insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
-    rows: [],
-  };
+  return handle.commits.write(() => {
+    const { changes, lastInsertRowid } = statement.run(query.parameters);
+    return {
+      numAffectedRows: changes === undefined || changes === null ? undefined : BigInt(changes),
+      insertId: lastInsertRowid === undefined || lastInsertRowid === null ? undefined : BigInt(lastInsertRowid),
+      rows: [],
+    };
+  });
 }
 
 /**
@@ -110,13 +166,15 @@ export function runOnIdleSqlite<O>(db: Db, query: CompiledQuery<O>): QueryResult
  */
 class ImmediateSqliteDialect extends SqliteDialect {
   readonly #config: SqliteDialectConfig;
+  readonly #commits: GroupCommit;
   #driver: ImmediateSqliteDriver | undefined;
-  constructor(config: SqliteDialectConfig) {
+  constructor(config: SqliteDialectConfig, commits: GroupCommit) {
     super(config);
     this.#config = config;
+    this.#commits = commits;
   }
   override createDriver(): Driver {
-    this.#driver = new ImmediateSqliteDriver(this.#config);
+    this.#driver = new ImmediateSqliteDriver(this.#config, this.#commits);
     return this.#driver;
   }
   /** Whether no query, transaction or held connection has the one connection or waits for it. */
@@ -128,17 +186,29 @@ class ImmediateSqliteDialect extends SqliteDialect {
 class ImmediateSqliteDriver extends SqliteDriver {
   /** Those holding the connection or waiting for it. */
   #claims = 0;
+  readonly #commits: GroupCommit;
+  constructor(config: SqliteDialectConfig, commits: GroupCommit) {
+    super(config);
+    this.#commits = commits;
+  }
   idle(): boolean {
     return this.#claims === 0;
   }
   override async acquireConnection(): Promise<DatabaseConnection> {
     this.#claims++;
     try {
-      return await super.acquireConnection();
+      const connection = await super.acquireConnection();
+      // Kysely's queries and transactions run outside the group: it commits first.
+      this.#commits.commit();
+      return connection;
     } catch (error) {
       this.#claims--;
       throw error;
     }
+  }
+  override async destroy(): Promise<void> {
+    this.#commits.commit();
+    await super.destroy();
   }
   override async releaseConnection(): Promise<void> {
     this.#claims--;
