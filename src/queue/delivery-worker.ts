@@ -171,11 +171,15 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
     if (!channelId) throw new UnrecoverableError("delivery job names neither a channel nor a user");
     const data: Targeted = { ...job, channelId };
     if (!(await mayPost(jobId, data))) return undefined;
-    const previous = await startDelivery(deps.db, jobId, data.channelId, now());
+    // Recording the attempt and claiming the thread's place are independent: together they share a commit.
+    const [previous, firstPlace] = await Promise.all([
+      startDelivery(deps.db, jobId, data.channelId, now()),
+      data.threadKey ? threadPlace(jobId, data, data.threadKey) : undefined,
+    ]);
     // A first attempt was recorded as started just now; an earlier attempt's record is renewed before sending.
     let recorded = previous === undefined;
     for (let restart = 0; ; restart++) {
-      const place = data.threadKey ? await threadPlace(jobId, data, data.threadKey) : undefined;
+      const place = restart === 0 ? firstPlace : data.threadKey ? await threadPlace(jobId, data, data.threadKey) : undefined;
       const rootId = place && "rootId" in place ? place.rootId : undefined;
       // The first post about an issue or merge request becomes its thread's root and shows its state.
       const root = place && "root" in place ? place : undefined;
@@ -209,12 +213,17 @@ export function createDeliverer(deps: DeliveryDeps): Deliverer {
         }
         deps.metrics.postLatency.observe(Math.max(0, now() - data.receivedAt) / 1000);
       }
-      if (!previous?.postId) await markDeliveryDone(deps.db, jobId, postId);
+      const done = previous?.postId ? undefined : markDeliveryDone(deps.db, jobId, postId);
       if (root && data.threadKey) {
-        if (!(await completeThreadRoot(deps.db, data.channelId, data.threadKey, root.state, postId))) {
+        // The post's record and its thread's root, in one commit.
+        const [, completed] = await Promise.all([done, completeThreadRoot(deps.db, data.channelId, data.threadKey, root.state, postId)]);
+        if (!completed) {
           deps.logger.warn({ job: jobId, channel: data.channelId, thread: data.threadKey }, "thread root claim was taken over while posting; this post stands apart");
         }
-      } else if (rootId && rootId !== postId && data.threadKey && data.threadUpdate) {
+        return postId;
+      }
+      await done;
+      if (rootId && rootId !== postId && data.threadKey && data.threadUpdate) {
         await updateRoot(rootId, { ...data, threadKey: data.threadKey, threadUpdate: data.threadUpdate });
       }
       return postId;
