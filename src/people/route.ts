@@ -64,8 +64,11 @@ export function digestLine(locale: Locale, reason: PersonalReason, post: PostCon
   return truncate(`${t(locale, `personal.reason.${reason}`)} · ${first}`, 1000);
 }
 
-/** Remembers who a merge request concerns, for later events that do not say (pipelines, comments). */
-async function rememberMergeRequest(db: Db, p: MergeRequestPayload): Promise<void> {
+/**
+ * Remembers who a merge request concerns, for later events that do not say (pipelines, comments).
+ * Called by the events worker beside its other writes of the event (they share a commit), before planPersonal.
+ */
+export async function rememberMergeRequest(db: Db, p: MergeRequestPayload): Promise<void> {
   const a = p.object_attributes;
   const idsOf = (users: MergeRequestPayload["assignees"]) => (users ?? []).map((u) => u.id).filter((id): id is number => typeof id === "number");
   await saveMergeRequestPeople(
@@ -120,7 +123,6 @@ export async function planPersonal<K extends EventKind>(
   deps: PersonalRouteDeps,
 ): Promise<PersonalPlan> {
   const now = deps.now ?? Date.now;
-  if (kind === "merge_request") await rememberMergeRequest(deps.db, payload as MergeRequestPayload);
   const plan: PersonalPlan = { deliveries: [], held: [] };
   const ignored = new Set(deps.ignoredUsernames.map((u) => u.toLowerCase()));
   const notices = personalNoticesFor(kind, payload, notifications).filter((n) => !ignored.has((n.notification.actorUsername ?? "").toLowerCase()));

@@ -16,7 +16,7 @@ import { pauseForBudget } from "../mattermost/rate-budget.js";
 import type { PostContent } from "../notification.js";
 import type { Profiles } from "../people/profiles.js";
 import type { RecipientAccess } from "../people/recipient-access.js";
-import { planPersonal, type HeldMessage } from "../people/route.js";
+import { planPersonal, rememberMergeRequest, type HeldMessage } from "../people/route.js";
 import { ancestorPaths, routeToChannels } from "../routing/router.js";
 import type { SubscriberAccess } from "../routing/subscriber-access.js";
 import { linkNotifications } from "../routing/thread-links.js";
@@ -65,7 +65,13 @@ export async function planDeliveries(
     throw new PayloadError("queued body is not JSON");
   }
   const { kind, known, notifications, parsed } = notificationsFor(payload, data.eventHeader);
-  if (kind && known) await linkNotifications(deps.db, kind, payload, notifications);
+  if (kind && known) {
+    // What the bot remembers of the event, written together (one commit): branches and people of a merge request.
+    await Promise.all([
+      linkNotifications(deps.db, kind, payload, notifications),
+      deps.people && kind === "merge_request" ? rememberMergeRequest(deps.db, parsed as PayloadOf<"merge_request">) : undefined,
+    ]);
+  }
   const deliveries: PlannedDelivery[] = [];
   for (const n of notifications) {
     const candidates = await findSubscriptionsForPaths(deps.db, ancestorPaths(n.projectPath));
