@@ -110,13 +110,25 @@ class GroupCommit {
       let resolve!: () => void;
       let reject!: (error: unknown) => void;
       const committed = new Promise<void>((res, rej) => ([resolve, reject] = [res, rej]));
+      // Each write's caller hears of a failed commit through its own promise; this one may have none.
+      committed.catch(() => {});
       this.#open = { committed, resolve, reject };
       setImmediate(() => this.commit());
     }
-    const { committed } = this.#open;
-    // A failing statement undoes only itself; the others of the group stand.
-    const result = write();
-    return committed.then(() => result);
+    const group = this.#open;
+    let result: T;
+    try {
+      result = write();
+    } catch (error) {
+      // A failing statement undoes only itself and the group goes on, unless SQLite rolled the whole
+      // transaction back (a full disk, an I/O error): then none of the group's writes stands.
+      if (!this.#sqlite.inTransaction && this.#open === group) {
+        this.#open = undefined;
+        group.reject(error);
+      }
+      throw error;
+    }
+    return group.committed.then(() => result);
   }
 
   /** Commits the open group, if any. */

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import SQLite from "better-sqlite3";
+import { sql } from "kysely";
 import { afterEach, describe, expect, it } from "vitest";
 import { reusedQuery } from "../../src/store/compiled.js";
 import { migrateToLatest, openDatabase, type Db } from "../../src/store/db.js";
@@ -52,6 +53,22 @@ describe("SQLite group commit", () => {
     const results = await Promise.allSettled([insert.run(db, { job: "x", channel: "c1" }), insert.run(db, { job: "taken", channel: "c2" }), insert.run(db, { job: "y", channel: "c1" })]);
     expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
     expect(jobs()).toEqual(["taken", "x", "y"]);
+  });
+
+  it("fails every write of its turn when SQLite rolls the whole transaction back, and goes on after", async () => {
+    const { db, jobs } = await twoConnections();
+    // What a full disk or an I/O error does to the open transaction, on demand.
+    await sql`create trigger doom before insert on deliveries when new.job_id = 'doom' begin select raise(rollback, 'rolled back'); end`.execute(db);
+    const results = await Promise.allSettled([
+      insert.run(db, { job: "before", channel: "c1" }),
+      insert.run(db, { job: "doom", channel: "c1" }),
+      // Written after the rollback in the same turn: in a group of its own, and told the truth about it.
+      insert.run(db, { job: "same-turn", channel: "c1" }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(["rejected", "rejected", "fulfilled"]);
+    expect(jobs()).toEqual(["same-turn"]);
+    await insert.run(db, { job: "after", channel: "c1" });
+    expect(jobs()).toEqual(["after", "same-turn"]);
   });
 
   it("commits an open group before a Kysely transaction or query takes the connection", async () => {
