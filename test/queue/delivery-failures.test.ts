@@ -9,7 +9,9 @@ import { type MattermostApi } from "../../src/mattermost/client.js";
 import { type Metrics } from "../../src/metrics.js";
 import { waitReady, workerConnection } from "../../src/queue/connection.js";
 import { createDeliverer } from "../../src/queue/delivery-worker.js";
-import { startEventsWorker } from "../../src/queue/events-worker.js";
+import { handOverEvents } from "../../src/queue/accept-event.js";
+import { handleEvent, startEventsWorker } from "../../src/queue/events-worker.js";
+import { startIntakeConsumer, webhookIntake } from "../../src/queue/intake.js";
 import { deliveryJobId, type DeliveryJobData } from "../../src/queue/jobs.js";
 import { openPersonalQueue } from "../../src/queue/personal.js";
 import { CAPPED_BACKOFF, openQueues, retryAttempts, retryDelayMs, type DeliveryQueue } from "../../src/queue/queues.js";
@@ -215,6 +217,45 @@ describe.runIf(postgresAvailable)("events queue while the database is away", () 
       await worker.close();
       await events.close();
       await deliveries.close();
+    }
+  });
+
+  it("hands a webhook the intake could not handle to the events queue, which routes it once the database is back", async () => {
+    const intakePrefix = uniquePrefix("events-db-intake");
+    await upsertSubscription(t.db, { channelId: "chan-2", teamId: "team", path: "mike", features: "pushes", createdBy: "admin" });
+    const { events, deliveries } = openQueues(producer, intakePrefix, { retryBaseMs: 20 });
+    const deps = { db: t.db, defaultLocale: "en" as const, ignoredUsernames: [], deliveries, logger: silent };
+    await admin.query(`alter database ${name} with allow_connections false`);
+    await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1`, [name]);
+    const worker = startEventsWorker({ ...deps, connection: consumer, prefix: intakePrefix });
+    const intakeRedis = workerConnection(redisUrl);
+    const intake = startIntakeConsumer({
+      redis: intakeRedis,
+      prefix: intakePrefix,
+      concurrency: 2,
+      logger: silent,
+      handle: (id, data, closing) => handleEvent(id, data, deps, true, closing).then(() => undefined),
+      handOver: (webhooks, afterFailure) => handOverEvents(events, webhooks, afterFailure ? 20 : 0),
+    });
+    try {
+      await webhookIntake(producer, intakePrefix).take("wh-intake-outage", { kind: "push", eventHeader: "Push Hook", receivedAt: Date.now(), body: fixtureText("push.json") });
+      await waitFor(async () => ((await events.getJob("wh-intake-outage"))?.attemptsMade ?? 0) >= 3, 20_000, "the handed-over event tried while the database is away");
+      expect((await events.getJob("wh-intake-outage"))?.data.retried).toBe(true);
+      expect(await webhookIntake(producer, intakePrefix).counts()).toEqual({ waiting: 0, held: 0 });
+
+      await admin.query(`alter database ${name} with allow_connections true`);
+      await waitFor(async () => (await (await events.getJob("wh-intake-outage"))?.getState()) === "completed", 30_000, "the event job to complete");
+      // One delivery per subscribed channel (the test above subscribed another to the same project).
+      const channels = (await deliveries.getJobs(["waiting", "delayed", "active"])).map((j) => j.data.channelId);
+      expect(channels).toContain("chan-2");
+      expect(new Set(channels).size).toBe(channels.length);
+    } finally {
+      await intake.close();
+      intakeRedis.disconnect();
+      await worker.close();
+      await events.close();
+      await deliveries.close();
+      await dropPrefix(intakePrefix);
     }
   });
 });
