@@ -46,11 +46,13 @@ export function intakeKeys(prefix: string) {
   };
 }
 
-// Each webhook is written once under its delivery id: SET NX of the id's key decides.
+// ARGV: the seen keys' prefix, their TTL, then per webhook its id, its entry's head and its body.
+// Each webhook is written once under its delivery id: SET NX of the id's key decides. Head and body
+// are joined here, so the body is copied once less in the bot.
 const PUSH = `
 local fresh = {}
-for i = 3, #ARGV, 2 do
-  if redis.call('SET', ARGV[1] .. ARGV[i], '1', 'NX', 'PX', ARGV[2]) then fresh[#fresh + 1] = ARGV[i + 1] end
+for i = 3, #ARGV, 3 do
+  if redis.call('SET', ARGV[1] .. ARGV[i], '1', 'NX', 'PX', ARGV[2]) then fresh[#fresh + 1] = ARGV[i + 1] .. ARGV[i + 2] end
 end
 if #fresh > 0 then redis.call('RPUSH', KEYS[1], unpack(fresh)) end
 return #fresh`;
@@ -94,14 +96,15 @@ end
 return {redis.call('LLEN', KEYS[1]), held}`;
 
 /**
- * One webhook as the list keeps it: the delivery id, the job data but the body (JSON), the body.
- * Given the body's bytes as they came (`data.body` in UTF-8), they are copied as they are: encoding
- * the text again for the socket costs more than reading it did.
+ * One webhook as the list keeps it: the delivery id, the job data but the body (JSON), the body;
+ * here as its head (the first two lines) and its body. Given the body's bytes as they came
+ * (`data.body` in UTF-8), they are sent as they are: encoding the text again for the socket costs
+ * more than reading it did.
  */
-export function encodeEntry(id: string, data: EventJobData, bodyBytes?: Uint8Array): string | Buffer {
+export function entryParts(id: string, data: EventJobData, bodyBytes?: Uint8Array): [head: string, body: string | Buffer] {
   const head: Omit<EventJobData, "body"> = { kind: data.kind, eventHeader: data.eventHeader, receivedAt: data.receivedAt };
-  const lines = `${id}\n${JSON.stringify(head)}\n`;
-  return bodyBytes ? Buffer.concat([Buffer.from(lines), bodyBytes]) : lines + data.body;
+  const body = bodyBytes ? Buffer.from(bodyBytes.buffer, bodyBytes.byteOffset, bodyBytes.byteLength) : data.body;
+  return [`${id}\n${JSON.stringify(head)}\n`, body];
 }
 
 export function decodeEntry(entry: string): { id: string; data: EventJobData } {
@@ -129,31 +132,31 @@ export function webhookIntake(redis: Redis, prefix: string): WebhookIntake {
   const ttl = String(DEDUPE_TTL_MS);
   const push = scriptOn(redis, "gitlabMmIntakePush", 1, PUSH);
   const count = scriptOn(redis, "gitlabMmIntakeCount", 2, COUNT);
-  const write = (pairs: (string | Buffer)[]) => push(keys.list, keys.seen, ttl, ...pairs) as Promise<number>;
+  const write = (args: (string | Buffer)[]) => push(keys.list, keys.seen, ttl, ...args) as Promise<number>;
 
-  let batch: { pairs: (string | Buffer)[]; done: Promise<number> } | undefined;
-  function nextBatch(): { pairs: (string | Buffer)[]; done: Promise<number> } {
-    const pairs: (string | Buffer)[] = [];
+  let batch: { args: (string | Buffer)[]; done: Promise<number> } | undefined;
+  function nextBatch(): { args: (string | Buffer)[]; done: Promise<number> } {
+    const args: (string | Buffer)[] = [];
     // Written after this turn's I/O callbacks, so the webhooks read in one turn share one script.
     const done = new Promise<number>((resolve, reject) =>
       setImmediate(() => {
-        if (batch?.pairs === pairs) batch = undefined;
-        write(pairs).then(resolve, reject);
+        if (batch?.args === args) batch = undefined;
+        write(args).then(resolve, reject);
       }),
     );
-    return { pairs, done };
+    return { args, done };
   }
 
   return {
     async take(id, data, bodyBytes) {
-      if (!batch || batch.pairs.length >= 2 * MOST_PER_WRITE) batch = nextBatch();
-      batch.pairs.push(id, encodeEntry(id, data, bodyBytes));
+      if (!batch || batch.args.length >= 3 * MOST_PER_WRITE) batch = nextBatch();
+      batch.args.push(id, ...entryParts(id, data, bodyBytes));
       await batch.done;
     },
     async takeAll(webhooks) {
       let fresh = 0;
       for (let i = 0; i < webhooks.length; i += MOST_PER_WRITE) {
-        fresh += await write(webhooks.slice(i, i + MOST_PER_WRITE).flatMap((w) => [w.id, encodeEntry(w.id, w.data)]));
+        fresh += await write(webhooks.slice(i, i + MOST_PER_WRITE).flatMap((w) => [w.id, ...entryParts(w.id, w.data)]));
       }
       return fresh;
     },
