@@ -7,19 +7,7 @@ import type { Logger } from "../logger.js";
 import type { Db } from "../store/db.js";
 import { spoolWebhook } from "../store/webhook-spool.js";
 import type { WebhookIntake } from "./intake.js";
-import { DEDUPE_TTL_MS, type EventJobData } from "./jobs.js";
-import type { EventQueue } from "./queues.js";
-
-/**
- * Gives events to the events queue under their delivery ids, marked retried (their posts go through
- * the deliveries queue). Deduplication keeps an id for a day after its job is gone, so an event
- * handed over twice is queued once.
- */
-export async function handOverEvents(events: EventQueue, webhooks: readonly { id: string; data: EventJobData }[], delayMs = 0): Promise<void> {
-  await events.addBulk(
-    webhooks.map(({ id, data }) => ({ name: data.kind, data: { ...data, retried: true }, opts: { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS }, delay: delayMs } })),
-  );
-}
+import type { EventJobData } from "./jobs.js";
 
 export interface AcceptEventDeps {
   intake: WebhookIntake;

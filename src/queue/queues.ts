@@ -1,6 +1,6 @@
 import { Queue, type BackoffStrategy, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from "./jobs.js";
+import { DEDUPE_TTL_MS, DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from "./jobs.js";
 
 export type EventQueue = Queue<EventJobData>;
 export type DeliveryQueue = Queue<DeliveryJobData>;
@@ -55,4 +55,15 @@ export function openQueues(connection: Redis, prefix: string, settings: QueueSet
   const events: EventQueue = new Queue<EventJobData>(EVENTS_QUEUE, { ...base, defaultJobOptions: retried });
   const deliveries: DeliveryQueue = new Queue<DeliveryJobData>(DELIVERIES_QUEUE, { ...base, defaultJobOptions: retried });
   return { events, deliveries };
+}
+
+/**
+ * Gives events to the events queue under their delivery ids, marked retried (their posts go through
+ * the deliveries queue). Deduplication keeps an id for a day after its job is gone, so an event
+ * handed over twice is queued once.
+ */
+export async function handOverEvents(events: EventQueue, webhooks: readonly { id: string; data: EventJobData }[], delayMs = 0): Promise<void> {
+  await events.addBulk(
+    webhooks.map(({ id, data }) => ({ name: data.kind, data: { ...data, retried: true }, opts: { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS }, delay: delayMs } })),
+  );
 }
