@@ -16,6 +16,7 @@ import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { tryLock } from "../redis-lock.js";
 import { DEDUPE_TTL_MS, type EventJobData } from "./jobs.js";
+import { repeatEvery } from "./repeat.js";
 
 /** The webhooks one script writes at most (Lua's unpack has a limit near 8,000 values). */
 const MOST_PER_WRITE = 500;
@@ -341,26 +342,22 @@ export function startIntakeConsumer(deps: IntakeConsumerDeps): IntakeConsumer {
       logger.warn({ err: (error as Error).message }, "intake: lapsed consumers not looked at");
     }
   }
-  let recovering = recoverLapsed();
-  const recoverTimer = setInterval(() => {
-    recovering = recovering.then(recoverLapsed);
-  }, deps.recoverEveryMs ?? RECOVER_EVERY_MS);
-  recoverTimer.unref();
+  const recovery = repeatEvery(recoverLapsed, deps.recoverEveryMs ?? RECOVER_EVERY_MS);
 
   const running = loop();
 
   return {
     async close() {
       closing = true;
-      clearInterval(recoverTimer);
       clearInterval(renew);
+      const recoveryStopped = recovery.stop();
       // Ends a blocking wait at once; what it may have moved aside is handed over below.
       blocking.disconnect();
       laneFreed?.();
       await running;
       while (inFlight > 0) await new Promise<void>((resolve) => (laneFreed = resolve));
       if (handled.length > 0) await redis.hdel(keys.held(me), ...letGo());
-      await recovering;
+      await recoveryStopped;
       // What a blocking wait moved aside after the last claim.
       await recover(me, true).catch((error: Error) => logger.warn({ err: error.message }, "intake: held events left for another consumer"));
     },

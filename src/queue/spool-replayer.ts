@@ -12,6 +12,7 @@ import type { Db } from "../store/db.js";
 import { countSpooled, deleteSpooled, oldestSpooled, type SpooledWebhook } from "../store/webhook-spool.js";
 import type { WebhookIntake } from "./intake.js";
 import type { EventJobData } from "./jobs.js";
+import { repeatEvery } from "./repeat.js";
 
 export interface SpoolReplayerDeps {
   db: Db;
@@ -108,21 +109,5 @@ export function startSpoolReplayer(deps: SpoolReplayerDeps): { stop(): Promise<v
     }
   }
 
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const loop = async (): Promise<void> => {
-    await tick();
-    if (stopped) return;
-    timer = setTimeout(() => (running = loop()), intervalMs);
-    timer.unref();
-  };
-  let running = loop();
-
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(timer);
-      await running;
-    },
-  };
+  return repeatEvery(tick, intervalMs);
 }
