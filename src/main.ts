@@ -135,7 +135,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
       prefix: config.queuePrefix,
       concurrency: INTAKE_CONCURRENCY,
       logger,
-      handle: (id, data, closing) => handleEvent(id, data, events, true, closing).then(() => undefined),
+      handle: (id, data, closing) => handleEvent(id, data, events, true, closing),
       // After a failure the first retry waits as a failed job's would.
       handOver: (webhooks, afterFailure) => handOverEvents(queues.events, webhooks, afterFailure ? config.deliveryRetryBaseMs : 0),
     });

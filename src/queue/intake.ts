@@ -15,7 +15,7 @@ import { randomUUID } from "node:crypto";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.js";
 import { tryLock } from "../redis-lock.js";
-import { DEDUPE_TTL_MS, type EventJobData } from "./jobs.js";
+import { DEDUPE_TTL_MS, type EventJobData, type IdentifiedEvent } from "./jobs.js";
 import { repeatEvery } from "./repeat.js";
 
 /** The webhooks one script writes at most (Lua's unpack has a limit near 8,000 values). */
@@ -108,7 +108,7 @@ export function entryParts(id: string, data: EventJobData, bodyBytes?: Uint8Arra
   return [`${id}\n${JSON.stringify(head)}\n`, body];
 }
 
-export function decodeEntry(entry: string): { id: string; data: EventJobData } {
+export function decodeEntry(entry: string): IdentifiedEvent {
   const idEnd = entry.indexOf("\n");
   const headEnd = entry.indexOf("\n", idEnd + 1);
   if (idEnd < 0 || headEnd < 0) throw new Error("intake entry without its two header lines");
@@ -123,7 +123,7 @@ export interface WebhookIntake {
    */
   take(id: string, data: EventJobData, bodyBytes?: Uint8Array): Promise<void>;
   /** Keeps several at once (the spool's replay); answers how many were new. */
-  takeAll(webhooks: readonly { id: string; data: EventJobData }[]): Promise<number>;
+  takeAll(webhooks: readonly IdentifiedEvent[]): Promise<number>;
   /** Webhooks waiting to be taken by a consumer, and those consumers hold (being handled). */
   counts(): Promise<{ waiting: number; held: number }>;
 }
@@ -174,10 +174,10 @@ export interface IntakeConsumerDeps {
   prefix: string;
   /** Events handled at once. */
   concurrency: number;
-  /** Handles one event on its first try (its posts may be made at once). */
-  handle(id: string, data: EventJobData, closing: () => boolean): Promise<void>;
+  /** Handles one event on its first try (its posts may be made at once); what it answers is not used. */
+  handle(id: string, data: EventJobData, closing: () => boolean): Promise<unknown>;
   /** Gives an event to the events queue, marked retried; `afterFailure` when handling it failed. */
-  handOver(webhooks: readonly { id: string; data: EventJobData }[], afterFailure: boolean): Promise<void>;
+  handOver(webhooks: readonly IdentifiedEvent[], afterFailure: boolean): Promise<void>;
   logger: Logger;
   /** Default DEFAULT_LEASE_MS (tests shorten it). */
   leaseMs?: number;
@@ -224,7 +224,7 @@ export function startIntakeConsumer(deps: IntakeConsumerDeps): IntakeConsumer {
   }, leaseMs / 3);
   renew.unref();
 
-  async function handOverForSure(webhooks: { id: string; data: EventJobData }[], afterFailure: boolean): Promise<void> {
+  async function handOverForSure(webhooks: IdentifiedEvent[], afterFailure: boolean): Promise<void> {
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
         return await deps.handOver(webhooks, afterFailure);

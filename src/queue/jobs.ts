@@ -27,6 +27,12 @@ export interface EventJobData {
   retried?: boolean;
 }
 
+/** A webhook under its delivery id: what the intake keeps and hands to the events queue. */
+export interface IdentifiedEvent {
+  id: string;
+  data: EventJobData;
+}
+
 export interface DeliveryJobData {
   /** The channel to post in; for a direct message, `userId` instead. */
   channelId?: string;

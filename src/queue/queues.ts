@@ -1,6 +1,6 @@
 import { Queue, type BackoffStrategy, type QueueOptions } from "bullmq";
 import type { Redis } from "ioredis";
-import { DEDUPE_TTL_MS, DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData } from "./jobs.js";
+import { DEDUPE_TTL_MS, DELIVERIES_QUEUE, EVENTS_QUEUE, type DeliveryJobData, type EventJobData, type IdentifiedEvent } from "./jobs.js";
 
 export type EventQueue = Queue<EventJobData>;
 export type DeliveryQueue = Queue<DeliveryJobData>;
@@ -62,7 +62,7 @@ export function openQueues(connection: Redis, prefix: string, settings: QueueSet
  * the deliveries queue). Deduplication keeps an id for a day after its job is gone, so an event
  * handed over twice is queued once.
  */
-export async function handOverEvents(events: EventQueue, webhooks: readonly { id: string; data: EventJobData }[], delayMs = 0): Promise<void> {
+export async function handOverEvents(events: EventQueue, webhooks: readonly IdentifiedEvent[], delayMs = 0): Promise<void> {
   await events.addBulk(
     webhooks.map(({ id, data }) => ({ name: data.kind, data: { ...data, retried: true }, opts: { jobId: id, deduplication: { id, ttl: DEDUPE_TTL_MS }, delay: delayMs } })),
   );

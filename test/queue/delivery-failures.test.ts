@@ -233,7 +233,7 @@ describe.runIf(postgresAvailable)("events queue while the database is away", () 
       prefix: intakePrefix,
       concurrency: 2,
       logger: silent,
-      handle: (id, data, closing) => handleEvent(id, data, deps, true, closing).then(() => undefined),
+      handle: (id, data, closing) => handleEvent(id, data, deps, true, closing),
       handOver: (webhooks, afterFailure) => handOverEvents(events, webhooks, afterFailure ? 20 : 0),
     });
     try {
