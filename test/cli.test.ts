@@ -238,12 +238,33 @@ describe("gitlab-mm queue", () => {
     try {
       await deliveries.add("post", { channelId: "c" }, { jobId: "post-1" });
       await waitFor(async () => (await deliveries.getJobCountByTypes("failed")) === 1);
+      // Webhooks in the intake are events too: one a consumer holds (active), one waiting behind it.
+      const { startIntakeConsumer, webhookIntake } = await import("../src/queue/intake.js");
+      const { createLogger } = await import("../src/logger.js");
+      const intake = webhookIntake(connection, prefix);
+      let release = () => {};
+      const consumer = startIntakeConsumer({
+        redis: connection,
+        prefix,
+        concurrency: 1,
+        logger: createLogger("silent"),
+        handle: (id) => (id === "wh-held" ? new Promise<void>((resolve) => (release = resolve)) : Promise.resolve()),
+        handOver: async () => {},
+      });
+      const webhook = { kind: "push", receivedAt: 1, body: "{}" };
+      await intake.take("wh-held", webhook);
+      await waitFor(async () => (await intake.counts()).held === 1);
+      await intake.take("wh-waiting", webhook);
       const env = { REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, DATABASE_URL: sqliteFileUrl(dir) };
 
       const stats = await cli(["queue", "stats"], env);
+      release();
+      await consumer.close();
       expect(stats.code).toBe(0);
       expect(stats.out[0]).toMatch(/^state\s+events\s+deliveries\s+personal$/);
       expect(stats.out.find((l) => l.startsWith("failed"))).toMatch(/^failed\s+0\s+1\s+0$/);
+      expect(stats.out.find((l) => l.startsWith("waiting"))).toMatch(/^waiting\s+1\s+0\s+0$/);
+      expect(stats.out.find((l) => l.startsWith("active"))).toMatch(/^active\s+1\s+0\s+0$/);
 
       failNow = false;
       const retried = await cli(["queue", "retry-failed"], env);
