@@ -61,7 +61,8 @@ return #fresh`;
 // KEYS: list, held, waiting, alive, consumers. ARGV: consumer, how many, lease ms, then the ids of
 // events handled since the last call, which are let go of. Takes what a blocking wait moved aside
 // first, then up to the count from the list's head; each is held under its id (the entry's first
-// line) until a later call lets go of it.
+// line; the whole entry for one without a line break, which the consumer drops) until a later call
+// lets go of it. An entry the bot did not write must not stop every later claim.
 const CLAIM = `
 if #ARGV > 3 then redis.call('HDEL', KEYS[2], unpack(ARGV, 4)) end
 local taken = redis.call('LRANGE', KEYS[3], 0, -1)
@@ -73,7 +74,7 @@ if more > 0 then
 end
 for _, e in ipairs(taken) do
   local eol = string.find(e, '\\n', 1, true)
-  redis.call('HSET', KEYS[2], string.sub(e, 1, eol - 1), e)
+  redis.call('HSET', KEYS[2], eol and string.sub(e, 1, eol - 1) or e, e)
 end
 redis.call('SET', KEYS[4], '1', 'PX', ARGV[3])
 redis.call('SADD', KEYS[5], ARGV[1])
@@ -106,6 +107,12 @@ export function entryParts(id: string, data: EventJobData, bodyBytes?: Uint8Arra
   const head: Omit<EventJobData, "body"> = { kind: data.kind, eventHeader: data.eventHeader, receivedAt: data.receivedAt };
   const body = bodyBytes ? Buffer.from(bodyBytes.buffer, bodyBytes.byteOffset, bodyBytes.byteLength) : data.body;
   return [`${id}\n${JSON.stringify(head)}\n`, body];
+}
+
+/** What a claim holds an entry under: its first line, or the whole of an entry without a line break. */
+function heldKeyOf(entry: string): string {
+  const idEnd = entry.indexOf("\n");
+  return idEnd < 0 ? entry : entry.slice(0, idEnd);
 }
 
 export function decodeEntry(entry: string): IdentifiedEvent {
@@ -224,6 +231,10 @@ export function startIntakeConsumer(deps: IntakeConsumerDeps): IntakeConsumer {
   }, leaseMs / 3);
   renew.unref();
 
+  // Only the bot writes entries, so one it cannot read was put there by hand or cut short: it holds no
+  // webhook to hand over. Its length, not its text, is logged: the text may be a payload.
+  const dropUnreadable = (entry: string, error: Error) => logger.error({ err: error.message, bytes: Buffer.byteLength(entry) }, "intake entry unreadable; dropped");
+
   async function handOverForSure(webhooks: IdentifiedEvent[], afterFailure: boolean): Promise<void> {
     for (let delay = 200; ; delay = Math.min(delay * 2, 5000)) {
       try {
@@ -247,8 +258,8 @@ export function startIntakeConsumer(deps: IntakeConsumerDeps): IntakeConsumer {
         await handOverForSure([decoded], true);
       }
     } catch (error) {
-      logger.error({ err: (error as Error).message }, "intake entry unreadable; dropped");
-      id ??= entry.slice(0, Math.max(0, entry.indexOf("\n")));
+      dropUnreadable(entry, error as Error);
+      id ??= heldKeyOf(entry);
     }
     handled.push(id);
     // While the loop sleeps on an empty intake no claim comes soon: let go at once.
@@ -317,7 +328,8 @@ export function startIntakeConsumer(deps: IntakeConsumerDeps): IntakeConsumer {
       const webhooks = entries.flatMap((entry) => {
         try {
           return [decodeEntry(entry)];
-        } catch {
+        } catch (error) {
+          dropUnreadable(entry, error as Error);
           return [];
         }
       });

@@ -3,6 +3,7 @@
 // queue (here: a list of what was handed over).
 import { Buffer } from "node:buffer";
 import { Redis } from "ioredis";
+import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLogger } from "../../src/logger.js";
 import { decodeEntry, entryParts, intakeKeys, startIntakeConsumer, webhookIntake, type IntakeConsumerDeps } from "../../src/queue/intake.js";
@@ -25,8 +26,9 @@ function setUp(name: string) {
   cleanups.push(() => dropPrefix(prefix), () => producer.disconnect());
   const handedOver: { id: string; afterFailure: boolean; data: EventJobData }[] = [];
   // `hangs`: a consumer whose handler never ends cannot close; it is only disconnected.
+  // Its connections carry the prefix as their name (CLIENT LIST shows what they are doing).
   const consumer = (deps: Partial<IntakeConsumerDeps> & Pick<IntakeConsumerDeps, "handle">, hangs = false) => {
-    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null, connectionName: prefix });
     const started = startIntakeConsumer({
       redis,
       prefix,
@@ -88,9 +90,15 @@ describe("webhook intake", () => {
   });
 
   it("takes a webhook that comes while it waits on an empty intake", async () => {
-    const { intake, consumer } = setUp("intake-idle");
+    const { intake, consumer, producer, prefix } = setUp("intake-idle");
     const handled: string[] = [];
     consumer({ handle: async (id) => void handled.push(id) });
+    // It waits inside Redis (a blocked BLMOVE), not by asking again and again.
+    const blockedInBlmove = async () =>
+      String(await producer.client("LIST"))
+        .split("\n")
+        .some((client) => client.includes(` name=${prefix} `) && / flags=b /.test(client) && client.includes(" cmd=blmove "));
+    await waitFor(blockedInBlmove, 5000, "the consumer blocked in BLMOVE");
     await new Promise((r) => setTimeout(r, 1500));
     await intake.take("wh-late", event(1));
     await waitFor(() => handled.length === 1, 5000, "the late webhook");
@@ -145,6 +153,29 @@ describe("webhook intake", () => {
     expect(await producer.smembers(intakeKeys(prefix).consumers)).toHaveLength(1);
     await new Promise((r) => setTimeout(r, 300));
     expect(handedOver).toHaveLength(4);
+  });
+
+  it("drops, with a log line, entries it did not write, and goes on taking webhooks", async () => {
+    const { intake, consumer, handedOver, prefix, producer } = setUp("intake-unreadable");
+    const logLines: { msg: string; bytes?: number }[] = [];
+    const logged = pino({ level: "error" }, { write: (line: string) => void logLines.push(JSON.parse(line)) });
+    // Put in the list by hand: one without any line break, one without its head line.
+    await producer.rpush(intakeKeys(prefix).list, "no line break at all", "wh-junk\nnot a head");
+    await intake.take("wh-good", event(1));
+    const handled: string[] = [];
+    consumer({ logger: logged, handle: async (id) => void handled.push(id) });
+    await waitFor(async () => handled.length === 1 && (await intake.counts()).held === 0, 5000, "the good webhook handled, nothing held");
+    expect(handled).toEqual(["wh-good"]);
+    expect(handedOver).toEqual([]);
+    expect(logLines.filter((l) => l.msg === "intake entry unreadable; dropped").map((l) => l.bytes).sort((a, b) => a! - b!)).toEqual([18, 20]);
+    // A consumer that stopped while holding one drops it the same way when its holdings are recovered.
+    const keys = intakeKeys(prefix);
+    await producer.hset(keys.held("gone"), "wh-lost", "wh-lost");
+    await producer.sadd(keys.consumers, "gone");
+    consumer({ logger: logged, recoverEveryMs: 100, handle: async () => {} });
+    await waitFor(async () => (await producer.sismember(keys.consumers, "gone")) === 0, 5000, "the stopped consumer forgotten");
+    expect(logLines.filter((l) => l.msg === "intake entry unreadable; dropped").map((l) => l.bytes).sort((a, b) => a! - b!)).toEqual([7, 18, 20]);
+    expect(handedOver).toEqual([]);
   });
 
   it("on close, lets running handlers finish and leaves nothing held", async () => {
