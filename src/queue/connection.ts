@@ -8,8 +8,9 @@ export function producerConnection(url: string): Redis {
     maxRetriesPerRequest: 1,
     commandTimeout: 800,
     connectTimeout: 2000,
-    // Commands issued in the same tick go out in one write: the webhook route enqueues at high rates.
-    enableAutoPipelining: true,
+    // No auto-pipelining: the webhook route's one write per turn of the event loop is already a batch
+    // (src/queue/intake.ts), and wrapping each command in a pipeline of its own cost the HTTP thread
+    // about a quarter of its CPU per webhook at 500 webhooks/s (see bench/README.md).
     lazyConnect: false,
   });
 }
