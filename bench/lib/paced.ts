@@ -43,7 +43,8 @@ const { Agent, request } = require("node:http");
 const { performance } = require("node:perf_hooks");
 const { url: href, rate, count, bodies, headers, maxSockets, report } = workerData;
 const url = new URL(href);
-const agent = new Agent({ keepAlive: true, maxSockets });
+// Nagle's algorithm off, as GitLab's client (Ruby's Net::HTTP) sets TCP_NODELAY on its sockets.
+const agent = new Agent({ keepAlive: true, maxSockets, noDelay: true });
 const interval = 1000 / rate;
 const result = { latencies: [], service: [], lag: [], statuses: {}, errors: 0, seconds: 0 };
 let done = 0;
