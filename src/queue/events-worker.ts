@@ -192,11 +192,11 @@ async function postDirectly(
 export type EventDeps = PlanDeps & { deliveries: DeliveryQueue; logger: Logger; direct?: DirectPosting };
 
 /**
- * Handles one event: plans its posts, makes those it can at once on a first try (`firstTry`), queues
- * the rest, holds digest messages. A retried or recovered event queues every post: a queued copy of
- * one may be running. Throws PayloadError for a payload its handler cannot read.
+ * Handles one event: plans its posts, makes those it can at once (`postAtOnce`: the event's first
+ * try), queues the rest, holds digest messages. A retried or recovered event queues every post: a
+ * queued copy of one may be running. Throws PayloadError for a payload its handler cannot read.
  */
-export async function handleEvent(id: string | undefined, data: EventJobData, deps: EventDeps, firstTry: boolean, closing: () => boolean): Promise<{ posts: number }> {
+export async function handleEvent(id: string | undefined, data: EventJobData, deps: EventDeps, postAtOnce: boolean, closing: () => boolean): Promise<{ posts: number }> {
   // Fields named on each line rather than a child logger per event: pino serializes a child's fields
   // when it is made, which costs every event, logged or not.
   const about = { delivery: id, kind: data.kind };
@@ -205,7 +205,7 @@ export async function handleEvent(id: string | undefined, data: EventJobData, de
     deps.logger.info(about, "event of an unknown kind dropped");
     return { posts: 0 };
   }
-  const queued = deps.direct && firstTry && !data.retried && plan.deliveries.length > 0 ? await postDirectly(about, plan.deliveries, deps.direct, closing, deps.logger) : plan.deliveries;
+  const queued = deps.direct && postAtOnce && plan.deliveries.length > 0 ? await postDirectly(about, plan.deliveries, deps.direct, closing, deps.logger) : plan.deliveries;
   if (queued.length > 0) {
     await deps.deliveries.addBulk(
       queued.map((d) => ({
@@ -228,7 +228,9 @@ export function startEventsWorker(deps: EventDeps & { connection: Redis; prefix:
     EVENTS_QUEUE,
     async (job: Job<EventJobData>) => {
       try {
-        return await handleEvent(job.id, job.data, deps, job.attemptsMade === 0 && job.stalledCounter === 0, () => worker.closing !== undefined);
+        // Handed over by the intake (`retried`), failed or stalled before: its posts go through the deliveries queue.
+        const firstTry = !job.data.retried && job.attemptsMade === 0 && job.stalledCounter === 0;
+        return await handleEvent(job.id, job.data, deps, firstTry, () => worker.closing !== undefined);
       } catch (error) {
         if (error instanceof PayloadError) {
           deps.logger.warn({ delivery: job.id, kind: job.data.kind, err: error.message }, "webhook payload cannot be handled; dropped");
