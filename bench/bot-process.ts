@@ -4,8 +4,7 @@
 //   bare-web      + reads the body through Request.body.getReader() and JSON.parses it (as the bot does)
 //   bare-node     + reads the body from the Node IncomingMessage (c.env.incoming) and JSON.parses it
 //   bare-bullmq   bare-node + the bot's id, kind and BullMQ add (same queue options), no pino/metrics
-//   bot           the real bot: startBot(loadConfig(env), port 0, role); with tweaks and role all,
-//                 experiments/tuned-bot.ts (the same wiring with suggested changes switched on)
+//   bot           the real bot: startBot(loadConfig(env), port 0, role)
 // IPC: sends {type:"ready",port}; {type:"mem",gc?} -> process.memoryUsage() (after a full GC when
 // asked: the child runs with --expose-gc); {type:"stats"} -> CPU, GC pauses and event-loop delay since
 // the previous stats request; {type:"stop"} stops and exits.
@@ -20,7 +19,6 @@ import { startBot } from "../src/main.js";
 import { producerConnection, waitReady } from "../src/queue/connection.js";
 import { DEDUPE_TTL_MS, deliveryIdFor } from "../src/queue/jobs.js";
 import { openQueues } from "../src/queue/queues.js";
-import { startTunedBot, type Tweaks } from "./experiments/tuned-bot.js";
 
 export type ChildMode = "bare" | "bare-web" | "bare-node" | "bare-bullmq" | "bot";
 
@@ -28,8 +26,6 @@ interface ChildSpec {
   mode: ChildMode;
   role?: "all" | "web" | "worker";
   env?: Record<string, string>;
-  /** With role all: run experiments/tuned-bot.ts with these changes instead of startBot. */
-  tweaks?: Tweaks;
 }
 
 export interface ProcessStats {
@@ -109,7 +105,6 @@ async function start(): Promise<{ port: number; stop(): Promise<void> }> {
   if (spec.mode !== "bot") return bare(spec.mode, spec.env ?? {});
   const config = { ...loadConfig(spec.env ?? {}), port: 0 };
   if (spec.role) config.role = spec.role;
-  if (spec.tweaks && config.role === "all") return startTunedBot(config, createLogger(config.logLevel), spec.tweaks);
   return startBot(config, createLogger(config.logLevel));
 }
 

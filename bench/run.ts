@@ -8,15 +8,12 @@
 //   --profile  bot children run with --cpu-prof; profiles land in bench/results/profiles/
 //   --compiled run the bot (and baselines) as an esbuild bundle under plain node, not under tsx
 //   --node-flags="--max-old-space-size=128 ..."  extra node flags for the bot processes
-//   --tuned=events=16,sqlite-normal,stmt-cache  role-all bots (latency, memory) run with suggested
-//              changes to src/ applied (experiments/tuned-bot.ts), to measure them
 //   --keep     keep the temp directory (SQLite files, child logs)
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { BenchContext, Figure } from "./lib/context.js";
 import { round } from "./lib/stats.js";
-import { parseTweaks } from "./experiments/tuned-bot.js";
 import { ingressPhase } from "./phases/ingress.js";
 import { latencyPhase } from "./phases/latency.js";
 import { memoryPhase } from "./phases/memory.js";
@@ -32,7 +29,6 @@ const diagnose = args.includes("--diagnose");
 const profile = args.includes("--profile");
 const keep = args.includes("--keep");
 const compiled = args.includes("--compiled");
-const tuned = args.find((a) => a.startsWith("--tuned="))?.slice("--tuned=".length);
 const extraFlags = args.find((a) => a.startsWith("--node-flags="))?.slice("--node-flags=".length).split(/\s+/).filter(Boolean) ?? [];
 const only = args.find((a) => a.startsWith("--only="))?.slice("--only=".length).split(",");
 const resultsDir = new URL("./results/", import.meta.url).pathname;
@@ -58,7 +54,6 @@ const ctx: BenchContext = {
   dir,
   nodeFlags: [...extraFlags, ...(profile ? ["--cpu-prof", "--cpu-prof-dir", profilesDir] : [])],
   compiled,
-  tweaks: tuned ? parseTweaks(tuned) : undefined,
   log: (line) => console.error(`[${round((Date.now() - started) / 1000, 1)} s] ${line}`),
 };
 
@@ -95,7 +90,7 @@ try {
 const seconds = round((Date.now() - started) / 1000, 1);
 const pad = (s: string, n: number) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const lines = [
-  `gitlab-mattermost-bot bench (${quick ? "quick" : "full"}, ${seconds} s; bot ${compiled ? "compiled, plain node" : "under tsx, as npm start runs it"}${extraFlags.length ? `, node ${extraFlags.join(" ")}` : ""}${tuned ? `, tuned: ${tuned}` : ""})`,
+  `gitlab-mattermost-bot bench (${quick ? "quick" : "full"}, ${seconds} s; bot ${compiled ? "compiled, plain node" : "under tsx, as npm start runs it"}${extraFlags.length ? `, node ${extraFlags.join(" ")}` : ""})`,
   `machine: ${machine.cpus} x ${machine.model}, ${machine.total_memory_mb} MB, node ${machine.node}, ${machine.platform}; load generator on the same cores; load average at start ${machine.load_average_at_start.join(" ")}`,
   "",
   `${pad("figure", 48)} ${pad("value", 30)} ${pad("target", 12)} meets`,
@@ -107,6 +102,6 @@ console.log(lines.join("\n"));
 mkdirSync(resultsDir, { recursive: true });
 writeFileSync(
   join(resultsDir, "latest.json"),
-  `${JSON.stringify({ mode: quick ? "quick" : "full", bot_runtime: compiled ? "esbuild bundle, plain node" : "tsx", bot_node_flags: extraFlags, tuned: tuned ?? null, started_at: new Date(started).toISOString(), seconds, machine, figures, details, failures }, null, 2)}\n`,
+  `${JSON.stringify({ mode: quick ? "quick" : "full", bot_runtime: compiled ? "esbuild bundle, plain node" : "tsx", bot_node_flags: extraFlags, started_at: new Date(started).toISOString(), seconds, machine, figures, details, failures }, null, 2)}\n`,
 );
 console.log(`\nwritten: bench/results/latest.json`);

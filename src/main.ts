@@ -80,6 +80,8 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
     throw new Error(`Redis at ${config.redisUrl.replace(/\/\/[^@]*@/, "//***@")} does not answer (${error.message}): start Redis or set REDIS_URL`);
   });
   const queues = openQueues(producer, config.queuePrefix, { retryBaseMs: config.deliveryRetryBaseMs });
+  // The webhook route writes to it, /metrics counts it, the spool replays into it.
+  const intake = webhookIntake(producer, config.queuePrefix);
   const metrics = createMetrics({ defaults: true });
   if (options.otherMetrics) metrics.registry = new CombinedRegistry(metrics.registry, options.otherMetrics);
   for (const warning of await redisConfigWarnings(producer)) logger.warn({ warning }, "Redis may lose queued jobs");
@@ -176,7 +178,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   if (config.role !== "worker") {
     // Loaded here, so the worker side of role all does not hold the routes in its heap.
     const [{ createApp }, { serve }] = await Promise.all([import("./server.js"), import("@hono/node-server")]);
-    const app = createApp({ config, logger, metrics, db, redis: producer, queues: { ...queues, personal: personalQueue }, mattermost, gitlab, people });
+    const app = createApp({ config, logger, metrics, db, redis: producer, intake, queues: { ...queues, personal: personalQueue }, mattermost, gitlab, people });
     await new Promise<void>((resolve) => {
       server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
         port = info.port;
@@ -193,7 +195,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   let metricsPort: number | undefined;
   if (config.metricsPort !== undefined) {
     const [{ createMetricsApp }, { serve }] = await Promise.all([import("./server.js"), import("@hono/node-server")]);
-    const metricsApp = createMetricsApp({ config, metrics, redis: producer, queues: { ...queues, personal: personalQueue } });
+    const metricsApp = createMetricsApp({ config, metrics, intake, queues: { ...queues, personal: personalQueue } });
     await new Promise<void>((resolve) => {
       metricsServer = serve({ fetch: metricsApp.fetch, port: config.metricsPort, hostname: config.host }, (info) => {
         metricsPort = info.port;
@@ -204,7 +206,7 @@ export async function startBot(config: Config, logger: Logger = createLogger(con
   }
 
   // Every role replays the webhook spool: web-only processes are the ones that fill it.
-  const spoolReplayer = startSpoolReplayer({ db, intake: webhookIntake(producer, config.queuePrefix), redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
+  const spoolReplayer = startSpoolReplayer({ db, intake, redis: producer, keyPrefix: config.queuePrefix, logger, metrics });
 
   let stopping: Promise<void> | undefined;
   return {

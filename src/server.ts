@@ -17,7 +17,7 @@ import type { Logger } from "./logger.js";
 import type { MattermostApi } from "./mattermost/client.js";
 import type { Metrics } from "./metrics.js";
 import type { PeopleServices } from "./people/services.js";
-import { webhookIntake } from "./queue/intake.js";
+import type { WebhookIntake } from "./queue/intake.js";
 import type { PersonalQueue } from "./queue/personal.js";
 import type { DeliveryQueue, EventQueue } from "./queue/queues.js";
 import type { Db } from "./store/db.js";
@@ -28,6 +28,8 @@ export interface AppDeps {
   metrics: Metrics;
   db: Db;
   redis: Redis;
+  /** Where accepted webhooks wait for the worker side; one per process, over `redis`. */
+  intake: WebhookIntake;
   queues: { events: EventQueue; deliveries: DeliveryQueue; personal?: PersonalQueue };
   mattermost: MattermostApi;
   /** Linked GitLab accounts (OAuth routes, commands acting on GitLab); see setupGitlabAccounts. */
@@ -37,9 +39,8 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps): Hono {
-  const { config, logger, metrics, db, redis, queues, mattermost } = deps;
+  const { config, logger, metrics, db, redis, intake, queues, mattermost } = deps;
   const app = new Hono();
-  const intake = webhookIntake(redis, config.queuePrefix);
   app.route(
     "/",
     webhookRoutes({ intake, redis, spool: db, secrets: config.webhookSecrets, maxBytes: config.webhookMaxBytes, logger, metrics }),
@@ -63,10 +64,9 @@ export function createApp(deps: AppDeps): Hono {
 }
 
 /** /metrics alone, for METRICS_PORT (the main app then leaves it out). */
-export function createMetricsApp(deps: Pick<AppDeps, "config" | "metrics" | "queues" | "redis">): Hono {
+export function createMetricsApp(deps: Pick<AppDeps, "config" | "metrics" | "queues" | "intake">): Hono {
   const app = new Hono();
-  const intake = webhookIntake(deps.redis, deps.config.queuePrefix);
-  app.route("/", metricsRoutes({ metrics: deps.metrics, queues: deps.queues, intake, token: deps.config.metricsToken }));
+  app.route("/", metricsRoutes({ metrics: deps.metrics, queues: deps.queues, intake: deps.intake, token: deps.config.metricsToken }));
   app.notFound((c) => c.json({ error: "not found" }, 404));
   return app;
 }

@@ -2,7 +2,6 @@
 import { fork, type ChildProcess } from "node:child_process";
 import { openSync } from "node:fs";
 import type { ChildMessage, ChildMode, ProcessStats } from "../bot-process.js";
-import type { Tweaks } from "../experiments/tuned-bot.js";
 
 export interface ChildHandle {
   port: number;
@@ -22,8 +21,6 @@ export interface ChildOptions {
   logFile: string;
   /** Extra node flags, e.g. --cpu-prof. */
   nodeFlags?: string[];
-  /** Suggested changes to try (role all only), see experiments/tuned-bot.ts. */
-  tweaks?: Tweaks;
   /** Run an esbuild bundle with plain node instead of the TypeScript sources under tsx. */
   compiled?: boolean;
 }
@@ -59,7 +56,7 @@ export async function startChild(opts: ChildOptions): Promise<ChildHandle> {
   const entry = opts.compiled ? await compiledEntry() : new URL("../bot-process.ts", import.meta.url).pathname;
   const child: ChildProcess = fork(entry, [], {
     execArgv: [...(opts.compiled ? [] : ["--import", "tsx"]), "--expose-gc", ...(opts.nodeFlags ?? [])],
-    env: { ...process.env, BENCH_CHILD: JSON.stringify({ mode: opts.mode, role: opts.role, env: opts.env, tweaks: opts.tweaks }) },
+    env: { ...process.env, BENCH_CHILD: JSON.stringify({ mode: opts.mode, role: opts.role, env: opts.env }) },
     stdio: ["ignore", log, log, "ipc"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

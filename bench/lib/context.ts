@@ -1,5 +1,4 @@
 // Settings shared by the phases.
-import type { Tweaks } from "../experiments/tuned-bot.js";
 export interface BenchContext {
   quick: boolean;
   /** Also measure the intermediate ingress baselines (bare-web, bare-bullmq; bare-node always runs). */
@@ -10,8 +9,6 @@ export interface BenchContext {
   nodeFlags: string[];
   /** Children run as an esbuild bundle under plain node (--compiled) instead of tsx. */
   compiled: boolean;
-  /** --tuned=...: role-all bots run experiments/tuned-bot.ts with these changes. */
-  tweaks?: Tweaks;
   log(line: string): void;
 }
 

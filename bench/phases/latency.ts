@@ -37,7 +37,6 @@ export async function latencyPhase(ctx: BenchContext): Promise<{ figures: Figure
       logFile: join(ctx.dir, "bot-latency.log"),
       nodeFlags: ctx.nodeFlags,
       compiled: ctx.compiled,
-      tweaks: ctx.tweaks,
     });
     const send = (first: number, n: number) =>
       paced({

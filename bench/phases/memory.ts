@@ -35,7 +35,6 @@ export async function memoryPhase(ctx: BenchContext): Promise<{ figures: Figure[
       logFile: join(ctx.dir, "bot-memory.log"),
       nodeFlags: ctx.nodeFlags,
       compiled: ctx.compiled,
-      tweaks: ctx.tweaks,
     });
     const child = bot;
     const idle = await child.memory(true);

@@ -9,6 +9,7 @@ import { queueDashboardRoutes, SESSION_COOKIE, SESSION_SECONDS } from "../../src
 import { createLogger } from "../../src/logger.js";
 import { createMattermostClient } from "../../src/mattermost/client.js";
 import { createMetrics } from "../../src/metrics.js";
+import { webhookIntake } from "../../src/queue/intake.js";
 import { openPersonalQueue, type PersonalQueue } from "../../src/queue/personal.js";
 import { openQueues, type DeliveryQueue, type EventQueue } from "../../src/queue/queues.js";
 import { createApp } from "../../src/server.js";
@@ -58,6 +59,7 @@ function appWith(env: Record<string, string>): Hono {
     metrics: createMetrics(),
     db: database.db,
     redis,
+    intake: webhookIntake(redis, prefix),
     queues,
     mattermost: createMattermostClient(sim.url, sim.botToken),
   });
