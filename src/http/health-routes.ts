@@ -46,7 +46,7 @@ export function healthRoutes(deps: HealthDeps): Hono {
 
 export interface MetricsDeps extends Pick<HealthDeps, "metrics" | "queues"> {
   /** Its webhooks count as waiting and active events. */
-  intake?: Pick<WebhookIntake, "counts">;
+  intake: Pick<WebhookIntake, "counts">;
   /** When set, /metrics answers only `Authorization: Bearer <token>`. */
   token?: string;
 }

@@ -18,14 +18,14 @@ export type QueueSet = Partial<Record<QueueName, Queue<any>>>;
  * Counts per state. Webhooks in the intake (src/queue/intake.ts) are events too: those in its list
  * are waiting, those a consumer holds are active.
  */
-export async function jobCounts(queues: QueueSet, intake?: Pick<WebhookIntake, "counts">): Promise<QueueStats> {
+export async function jobCounts(queues: QueueSet, intake: Pick<WebhookIntake, "counts">): Promise<QueueStats> {
   const stats: QueueStats = {};
   await Promise.all(
     QUEUE_NAMES.map(async (name) => {
       const queue = queues[name];
       if (!queue) return;
       const counts = (await queue.getJobCounts(...JOB_STATES)) as StateCounts;
-      if (name === "events" && intake) {
+      if (name === "events") {
         const { waiting, held } = await intake.counts();
         counts.waiting += waiting;
         counts.active += held;
